@@ -1,0 +1,342 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// clockSkew is how far in the future an ID token's iat may lie.
+const clockSkew = 5 * time.Minute
+
+// Opener opens url in the user's browser. It returns once the browser has
+// been asked, not when the sign-in ends.
+type Opener func(ctx context.Context, url string) error
+
+// Login is one interactive sign-in: authorization code with PKCE (S256),
+// state and nonce, a loopback redirect listener (RFC 8252), the code
+// exchange, ID token verification and the userinfo call.
+type Login struct {
+	Provider   Provider
+	HTTPClient *http.Client     // nil: NewHTTPClient(0)
+	Open       Opener           // nil: only print the URL (--no-browser)
+	Stderr     io.Writer        // prompts and the URL; nil discards
+	Now        func() time.Time // nil: time.Now
+	Progress   bool             // animate a waiting line: stderr is a terminal
+	Logf       func(format string, args ...any)
+
+	// ready, when set, receives the authorization URL once the listener is
+	// up; tests use it to play the browser.
+	ready func(authURL string)
+}
+
+// Result is a completed sign-in. Token holds secrets: never print it.
+type Result struct {
+	Token     *oauth2.Token
+	IDToken   string
+	Profile   Profile
+	Scopes    []string
+	Endpoints *Endpoints
+}
+
+// protectedParams are authorization parameters the flow owns; config
+// auth_params must not replace them.
+var protectedParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
+
+// Run performs the sign-in and returns once the provider's answer has been
+// verified, the context ends (ErrTimeout, ErrCanceled), or a step fails.
+func (l *Login) Run(ctx context.Context) (*Result, error) {
+	client := l.HTTPClient
+	if client == nil {
+		client = NewHTTPClient(0)
+	}
+	now := l.Now
+	if now == nil {
+		now = time.Now
+	}
+	stderr := l.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	p := l.Provider
+
+	e, err := p.Resolve(ctx, client, now)
+	if err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	l.logf("authorization endpoint %s, token endpoint %s", e.Auth, e.Token)
+	if e.Auth == "" {
+		return nil, errors.New("the provider has no authorization endpoint; set auth_url in the config")
+	}
+
+	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
+	ln, err := listen(p.RedirectHost, p.RedirectPort, p.RedirectPath, state)
+	if err != nil {
+		return nil, err
+	}
+	defer ln.close()
+	l.logf("listening for the redirect on %s", ln.addr())
+
+	conf := p.oauth2Config(e, ln.redirectURI())
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if e.Verifier != nil {
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
+	}
+	keys := make([]string, 0, len(p.AuthParams))
+	for k := range p.AuthParams {
+		if !slices.Contains(protectedParams, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		opts = append(opts, oauth2.SetAuthURLParam(k, p.AuthParams[k]))
+	}
+	authURL := conf.AuthCodeURL(state, opts...)
+
+	if l.Open != nil {
+		fmt.Fprintf(stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n\n  %s\n\n", authURL)
+		if err := l.Open(ctx, authURL); err != nil {
+			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", sanitize(err.Error()))
+		}
+	} else {
+		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
+	}
+	if l.ready != nil {
+		l.ready(authURL)
+	}
+
+	stop := l.progress(ctx, stderr)
+	code, err := waitCode(ctx, ln, e)
+	stop()
+	if err != nil {
+		ln.finish(failurePage(err.Error()))
+		return nil, err
+	}
+
+	res, err := l.complete(ctx, client, now, e, conf, code, verifier, nonce)
+	if err != nil {
+		err = ctxErr(ctx, err)
+		ln.finish(failurePage(err.Error()))
+		return nil, err
+	}
+	who := res.Profile.Email
+	if who == "" {
+		who = res.Profile.Name
+	}
+	ln.finish(successPage(who))
+	return res, nil
+}
+
+// waitCode waits for the genuine redirect. Forged or stray requests never
+// reach here: the listener answers them and keeps waiting.
+func waitCode(ctx context.Context, ln *listener, e *Endpoints) (string, error) {
+	select {
+	case cb := <-ln.results:
+		// RFC 9207 §2.4: compare iss whenever it is present, and require it
+		// when the provider said it would send it.
+		if e.Issuer != "" {
+			if cb.Iss != "" && cb.Iss != e.Issuer {
+				return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
+			}
+			if cb.Iss == "" && e.IssParameter {
+				return "", fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
+			}
+		}
+		if cb.Error != "" {
+			return "", &ProviderError{Stage: "authorization", Code: sanitize(cb.Error), Description: cb.ErrorDescription}
+		}
+		return cb.Code, nil
+	case <-ctx.Done():
+		return "", ctxErr(ctx, ctx.Err())
+	}
+}
+
+// ctxErr turns a context's end into the flow's sentinel errors.
+func ctxErr(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return ErrTimeout
+	case errors.Is(ctx.Err(), context.Canceled):
+		return ErrCanceled
+	}
+	return err
+}
+
+func (l *Login) complete(ctx context.Context, client *http.Client, now func() time.Time, e *Endpoints, conf *oauth2.Config, code, verifier, nonce string) (*Result, error) {
+	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenError("token", err)
+	}
+	if err := CheckToken(tok); err != nil {
+		return nil, err
+	}
+	claims := map[string]any{}
+	rawID, _ := tok.Extra("id_token").(string)
+	if e.Verifier != nil {
+		if rawID == "" {
+			return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
+		}
+		if claims, err = VerifyIDToken(ctx, e, l.Provider.ClientID, rawID, nonce, tok.AccessToken, now()); err != nil {
+			return nil, err
+		}
+	}
+	if e.Userinfo != "" {
+		info, err := fetchUserinfo(ctx, client, e.Userinfo, tok.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		if e.Verifier != nil {
+			if got, want := scalarString(info["sub"]), scalarString(claims["sub"]); got != want {
+				return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, sanitize(got), want)
+			}
+		}
+		for k, v := range info {
+			claims[k] = v
+		}
+	}
+	if len(claims) == 0 {
+		return nil, fmt.Errorf("%w: the provider has neither an ID token nor a userinfo endpoint; set userinfo_url", ErrUserinfo)
+	}
+	prof, err := NormalizeProfile(claims, l.Provider.Claims)
+	if err != nil {
+		return nil, err
+	}
+	scopes := conf.Scopes
+	if s, ok := tok.Extra("scope").(string); ok && s != "" {
+		scopes = strings.Fields(s)
+	}
+	return &Result{Token: tok, IDToken: rawID, Profile: prof, Scopes: scopes, Endpoints: e}, nil
+}
+
+// CheckToken refuses token responses authcli cannot use safely.
+func CheckToken(tok *oauth2.Token) error {
+	if tok == nil || tok.AccessToken == "" {
+		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
+	}
+	// An empty type is read as Bearer by x/oauth2 (some providers omit it);
+	// anything else (DPoP, MAC) needs proof-of-possession authcli lacks.
+	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
+		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, sanitize(tok.TokenType))
+	}
+	return nil
+}
+
+// tokenError turns a token endpoint failure into a ProviderError when the
+// provider answered with an OAuth error.
+func tokenError(stage string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.ErrorCode != "" {
+		return &ProviderError{Stage: stage, Code: sanitize(re.ErrorCode), Description: re.ErrorDescription}
+	}
+	if re != nil {
+		return fmt.Errorf("%w: the token endpoint answered HTTP %d", ErrTokenResponse, re.Response.StatusCode)
+	}
+	if strings.Contains(err.Error(), "missing access_token") {
+		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
+	}
+	return fmt.Errorf("the %s request failed: %w", stage, err)
+}
+
+// VerifyIDToken checks an ID token per OpenID Connect Core §3.1.3.7 and
+// returns its claims. nonce and accessToken may be empty (a refresh).
+func VerifyIDToken(ctx context.Context, e *Endpoints, clientID, raw, nonce, accessToken string, now time.Time) (map[string]any, error) {
+	idt, err := e.Verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrIDToken, strings.TrimPrefix(err.Error(), "oidc: "))
+	}
+	if nonce != "" && !equalSecret(idt.Nonce, nonce) {
+		return nil, fmt.Errorf("%w: its nonce does not match the one authcli sent", ErrIDToken)
+	}
+	if idt.IssuedAt.After(now.Add(clockSkew)) {
+		return nil, fmt.Errorf("%w: it claims to be issued in the future", ErrIDToken)
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIDToken, err)
+	}
+	// With several audiences, azp must name us (Core §3.1.3.7 items 4-5).
+	if azp, ok := claims["azp"].(string); ok && len(idt.Audience) > 1 && azp != clientID {
+		return nil, fmt.Errorf("%w: it was issued to another client", ErrIDToken)
+	}
+	if idt.AccessTokenHash != "" && accessToken != "" {
+		if err := idt.VerifyAccessToken(accessToken); err != nil {
+			return nil, fmt.Errorf("%w: its at_hash does not match the access token", ErrIDToken)
+		}
+	}
+	return claims, nil
+}
+
+// fetchUserinfo reads the userinfo endpoint (or an OAuth 2.0 provider's
+// profile endpoint) as a JSON object, numbers kept exact.
+func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP %d", ErrUserinfo, resp.StatusCode)
+	}
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" && !strings.HasSuffix(ct, "+json") {
+		return nil, fmt.Errorf("%w: content type %q is not JSON", ErrUserinfo, sanitize(ct))
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	var info map[string]any
+	if err := dec.Decode(&info); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
+	}
+	return info, nil
+}
+
+func (l *Login) logf(format string, args ...any) {
+	if l.Logf != nil {
+		l.Logf(format, args...)
+	}
+}
+
+// progress animates one status line on a terminal until stop is called.
+func (l *Login) progress(ctx context.Context, w io.Writer) (stop func()) {
+	if !l.Progress {
+		return func() {}
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		frames := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+		t := time.NewTicker(120 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			line := fmt.Sprintf("%c Waiting for the browser to finish signing in", frames[i%len(frames)])
+			if hasDeadline {
+				line += fmt.Sprintf(" (%s left)", time.Until(deadline).Round(time.Second))
+			}
+			fmt.Fprintf(w, "\r\033[K%s  Ctrl-C cancels", line)
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}

@@ -1,0 +1,159 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// Provider is what the flow needs to know about one configured provider.
+// The CLI builds it from the config file (and presets); the flow never reads
+// files itself.
+type Provider struct {
+	Name         string
+	Issuer       string // set for OpenID providers: endpoints come from discovery
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
+
+	// Endpoint overrides; for plain OAuth 2.0 providers they are the only
+	// source of endpoints.
+	AuthURL       string
+	TokenURL      string
+	UserinfoURL   string
+	JWKSURL       string
+	DeviceAuthURL string
+	RevocationURL string
+
+	// AuthParams are extra authorization request parameters
+	// (access_type=offline for Google, for instance).
+	AuthParams map[string]string
+
+	RedirectHost string // "127.0.0.1" (default) or "localhost"
+	RedirectPort int    // 0: ephemeral
+	RedirectPath string // default "/callback"
+
+	Claims ClaimMap // where the profile lives in userinfo JSON (plain OAuth 2.0)
+}
+
+// Endpoints are a provider's resolved endpoints and ID token verifier.
+type Endpoints struct {
+	Issuer       string
+	Auth         string
+	Token        string
+	Userinfo     string
+	DeviceAuth   string
+	Revocation   string
+	JWKS         string
+	AuthStyle    oauth2.AuthStyle
+	IssParameter bool // RFC 9207 authorization_response_iss_parameter_supported
+	Verifier     *oidc.IDTokenVerifier
+	oidcProvider *oidc.Provider
+}
+
+// discoveryExtras are discovery fields go-oidc does not expose directly.
+type discoveryExtras struct {
+	JWKSURI      string `json:"jwks_uri"`
+	Revocation   string `json:"revocation_endpoint"`
+	DeviceAuth   string `json:"device_authorization_endpoint"`
+	IssParameter bool   `json:"authorization_response_iss_parameter_supported"`
+}
+
+// Resolve finds the provider's endpoints: by OpenID discovery when Issuer is
+// set (go-oidc refuses a document whose issuer differs from the configured
+// one), then applies explicit overrides. Every endpoint must be https, or
+// http on a loopback address.
+func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() time.Time) (*Endpoints, error) {
+	if err := checkURL("issuer", p.Issuer); err != nil {
+		return nil, err
+	}
+	ctx = oidc.ClientContext(ctx, client)
+	e := &Endpoints{Issuer: p.Issuer}
+	if p.Issuer != "" {
+		op, err := oidc.NewProvider(ctx, p.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
+		}
+		var x discoveryExtras
+		if err := op.Claims(&x); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
+		}
+		ep := op.Endpoint()
+		e.Auth, e.Token, e.AuthStyle = ep.AuthURL, ep.TokenURL, ep.AuthStyle
+		e.Userinfo = op.UserInfoEndpoint()
+		e.JWKS, e.Revocation, e.DeviceAuth = x.JWKSURI, x.Revocation, x.DeviceAuth
+		e.IssParameter = x.IssParameter
+		e.oidcProvider = op
+	}
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&e.Auth, p.AuthURL)
+	override(&e.Token, p.TokenURL)
+	override(&e.Userinfo, p.UserinfoURL)
+	override(&e.JWKS, p.JWKSURL)
+	override(&e.DeviceAuth, p.DeviceAuthURL)
+	override(&e.Revocation, p.RevocationURL)
+	for _, u := range []struct{ what, url string }{
+		{"authorization endpoint", e.Auth}, {"token endpoint", e.Token},
+		{"userinfo endpoint", e.Userinfo}, {"JWKS URI", e.JWKS},
+		{"device authorization endpoint", e.DeviceAuth}, {"revocation endpoint", e.Revocation},
+	} {
+		if err := checkURL(u.what, u.url); err != nil {
+			return nil, err
+		}
+	}
+	if e.Token == "" {
+		return nil, errors.New("the provider has no token endpoint; set token_url in the config")
+	}
+	if p.Issuer != "" {
+		if e.JWKS == "" {
+			return nil, fmt.Errorf("%w: no jwks_uri", ErrDiscovery)
+		}
+		cfg := &oidc.Config{ClientID: p.ClientID, Now: now}
+		if p.JWKSURL == "" {
+			// Signing algorithms come from discovery, filtered by go-oidc
+			// to asymmetric ones: "none" and HMAC never verify.
+			e.Verifier = e.oidcProvider.VerifierContext(ctx, cfg)
+		} else {
+			e.Verifier = oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(ctx, e.JWKS), cfg)
+		}
+	}
+	return e, nil
+}
+
+func (p Provider) oauth2Config(e *Endpoints, redirectURI string) *oauth2.Config {
+	scopes := p.Scopes
+	if len(scopes) == 0 && p.Issuer != "" {
+		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+	}
+	// Never leave x/oauth2 to auto-detect: on any failure it retries the
+	// exchange, spending the single-use code twice and hiding the error.
+	style := e.AuthStyle
+	switch {
+	case p.ClientSecret == "":
+		style = oauth2.AuthStyleInParams // public client: client_id in the body
+	case style == oauth2.AuthStyleAutoDetect:
+		style = oauth2.AuthStyleInHeader // RFC 6749 §2.3.1: servers must support Basic
+	}
+	return &oauth2.Config{
+		ClientID:     p.ClientID,
+		ClientSecret: p.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:       e.Auth,
+			TokenURL:      e.Token,
+			DeviceAuthURL: e.DeviceAuth,
+			AuthStyle:     style,
+		},
+		RedirectURL: redirectURI,
+		Scopes:      slices.Clone(scopes),
+	}
+}
