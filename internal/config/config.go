@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Provider kinds. A preset kind carries its provider's endpoints and quirks
+// elsewhere; oidc and oauth2 are configured entirely from the file.
+const (
+	KindOIDC      = "oidc"
+	KindOAuth2    = "oauth2"
+	KindGoogle    = "google"
+	KindGitHub    = "github"
+	KindApple     = "apple"
+	KindFacebook  = "facebook"
+	KindMicrosoft = "microsoft"
+	KindGitLab    = "gitlab"
+)
+
+// Grants a provider may be configured with. The device grant is not listed:
+// it is chosen per sign-in (`login --device`), not per provider.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Redirect defaults, applied when the file leaves them out.
+const (
+	DefaultRedirectHost = "127.0.0.1"
+	DefaultRedirectPath = "/callback"
+	// DefaultMicrosoftTenant lets any Entra ID or personal account sign in.
+	DefaultMicrosoftTenant = "common"
+	// DefaultSubjectClaim is where an oauth2 provider's user ID is looked up in
+	// the userinfo response when claims.subject is not set.
+	DefaultSubjectClaim = "sub"
+)
+
+// presetNames maps each preset kind to the name users know it by.
+var presetNames = map[string]string{
+	KindGoogle:    "Google",
+	KindGitHub:    "GitHub",
+	KindApple:     "Apple",
+	KindFacebook:  "Facebook",
+	KindMicrosoft: "Microsoft",
+	KindGitLab:    "GitLab",
+}
+
+// Kinds returns every valid kind: oidc, oauth2, then the presets.
+func Kinds() []string {
+	return []string{KindOIDC, KindOAuth2, KindGoogle, KindGitHub, KindApple, KindFacebook, KindMicrosoft, KindGitLab}
+}
+
+// IsPreset reports whether kind is one of the built-in provider presets.
+func IsPreset(kind string) bool {
+	_, ok := presetNames[kind]
+	return ok
+}
+
+// File is a loaded, validated config file. Every provider in it passed
+// validation, so callers can use the values without re-checking them.
+type File struct {
+	// Path is where the file was read from; errors mention it.
+	Path string
+	// DefaultProvider is `default_provider`, empty when unset. When set it
+	// names a key of Providers.
+	DefaultProvider string
+	// Providers holds one entry per `[providers.NAME]` table, by NAME.
+	Providers map[string]*Provider
+}
+
+// Provider is one `[providers.NAME]` table with defaults applied and
+// `${VAR}` references expanded.
+type Provider struct {
+	Name        string // the table name
+	Kind        string // KindOIDC, KindOAuth2 or a preset
+	DisplayName string
+
+	Issuer       string
+	ClientID     string
+	ClientSecret string // expanded; never print it
+	// Scopes is nil when the file does not set them: the kind's defaults apply.
+	Scopes []string
+
+	// Endpoint overrides; empty means discovery or the preset decides.
+	AuthURL       string
+	TokenURL      string
+	UserinfoURL   string
+	RevocationURL string
+	DeviceAuthURL string
+	JWKSURL       string
+
+	RedirectHost string // "127.0.0.1" or "localhost"
+	RedirectPort int    // 0 means an ephemeral port
+	RedirectPath string // starts with "/"
+	RedirectURI  string // optional HTTPS relay URI, for providers that refuse loopback (Apple)
+
+	// TrustEmailVerified lets a verified email from this provider suggest a
+	// link to an existing account (after confirmation).
+	TrustEmailVerified bool
+	Grant              string // GrantAuthorizationCode or GrantClientCredentials
+	// AuthParams are extra authorization request parameters; the ones authcli
+	// sets itself (state, PKCE, redirect_uri, …) are refused at load time.
+	AuthParams map[string]string
+	// Claims maps the profile out of an oauth2 provider's userinfo response;
+	// zero for other kinds.
+	Claims Claims
+
+	Tenant string // microsoft only
+
+	// Apple's client secret is a JWT signed with a .p8 key; these name it.
+	TeamID         string
+	KeyID          string
+	PrivateKeyFile string // absolute unless the config path was relative
+}
+
+// Claims are dotted JSON paths ("data.user.id") into an oauth2 provider's
+// userinfo response. Subject defaults to "sub"; an empty path means the
+// provider does not supply that field.
+type Claims struct {
+	Subject       string
+	Email         string
+	EmailVerified string
+	Name          string
+	AvatarURL     string
+}
+
+// Names returns the configured provider names, sorted.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Providers))
+	for name := range f.Providers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Provider returns the provider called name. An empty name means the one the
+// user most likely wants: default_provider, or the only provider when exactly
+// one is configured. Errors are *Error values that list the configured names,
+// so the message alone tells the user what to type instead.
+func (f *File) Provider(name string) (*Provider, error) {
+	names := f.Names()
+	if name == "" {
+		switch {
+		case f.DefaultProvider != "":
+			name = f.DefaultProvider
+		case len(names) == 1:
+			name = names[0]
+		case len(names) == 0:
+			return nil, &Error{File: f.Path, Problem: "no providers are configured; add a [providers.NAME] table", Err: ErrUnknownProvider}
+		default:
+			return nil, &Error{
+				File:    f.Path,
+				Problem: fmt.Sprintf("several providers are configured (%s); name one or set default_provider", strings.Join(names, ", ")),
+				Err:     ErrNoDefaultProvider,
+			}
+		}
+	}
+	if p, ok := f.Providers[name]; ok && p != nil {
+		return p, nil
+	}
+	problem := fmt.Sprintf("no provider named %s is configured", quoteValue(name))
+	if len(names) == 0 {
+		problem += "; add a [providers.NAME] table"
+	} else {
+		problem += "; configured providers: " + strings.Join(names, ", ")
+		if s := suggest(name, names); s != "" {
+			problem += "; did you mean " + s + "?"
+		}
+	}
+	return nil, &Error{File: f.Path, Problem: problem, Err: ErrUnknownProvider}
+}
+
+// defaultDisplayName is what `authcli providers` shows when the file sets no
+// display_name: the brand for a preset table named after it, the brand plus
+// the table name for a second table of the same preset, else the table name.
+func defaultDisplayName(name, kind string) string {
+	brand, ok := presetNames[kind]
+	switch {
+	case !ok:
+		return name
+	case name == kind:
+		return brand
+	default:
+		return brand + " (" + name + ")"
+	}
+}

@@ -1,0 +1,39 @@
+package config_test
+
+import (
+	"fmt"
+
+	"github.com/authcli/authcli/internal/config"
+)
+
+func ExampleParse() {
+	doc := []byte(`
+default_provider = "corp"
+
+[providers.github]
+client_id = "Iv1.0123456789"
+client_secret = "${GITHUB_CLIENT_SECRET}"
+
+[providers.corp]
+kind = "oidc"
+issuer = "https://login.corp.example"
+client_id = "authcli"
+`)
+	env := map[string]string{"GITHUB_CLIENT_SECRET": "from-the-environment"}
+	f, err := config.Parse("config.toml", doc, func(k string) string { return env[k] })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p, _ := f.Provider("") // the default provider
+	fmt.Println(f.Names(), p.Name, p.Kind, p.RedirectHost+p.RedirectPath)
+	gh, _ := f.Provider("github")
+	fmt.Println(gh.DisplayName, gh.ClientSecret != "")
+
+	_, err = config.Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nisuer = \"https://login.corp.example\"\n"), nil)
+	fmt.Println(err)
+	// Output:
+	// [corp github] corp oidc 127.0.0.1/callback
+	// GitHub true
+	// config config.toml:3: providers.corp.isuer: unknown key; did you mean issuer?
+}

@@ -1,0 +1,62 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		cliExample,
+		corpWith(`scopes = ["openid"]`, `auth_params = { prompt = "consent" }`, `redirect_port = 8080`),
+		oauth2With(`[providers.forge.claims]`, `subject = "data.id"`),
+		doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~/k.p8"`),
+		doc(`providers = { corp = { kind = "oidc", issuer = "http://127.0.0.1:1", client_id = "${X}$$" } }`),
+		doc(`[provider.x]`, `isuer = 1`),
+		"[[providers]]\n",
+		"\ufeffdefault_provider = 'x'",
+		"a.b.c.d = [[{}]]",
+	} {
+		f.Add(seed)
+	}
+	getenv := func(name string) string {
+		if strings.HasPrefix(name, "E") {
+			return ""
+		}
+		return "v-" + name
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		file, err := Parse("fuzz.toml", []byte(in), getenv)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error %T %q is not a *Error", err, err)
+			}
+			var ce *Error
+			errors.As(err, &ce)
+			if ce.Problem == "" || ce.File != "fuzz.toml" {
+				t.Fatalf("incomplete error %#v", ce)
+			}
+			return
+		}
+		names := file.Names()
+		if !slices.IsSorted(names) || len(names) != len(file.Providers) {
+			t.Fatalf("Names() = %v for %d providers", names, len(file.Providers))
+		}
+		for _, name := range names {
+			p := file.Providers[name]
+			if p == nil || p.Name != name || !slices.Contains(Kinds(), p.Kind) || p.ClientID == "" {
+				t.Fatalf("provider %q invalid after validation: %+v", name, p)
+			}
+			if p.RedirectHost != "127.0.0.1" && p.RedirectHost != "localhost" {
+				t.Fatalf("provider %q has redirect host %q", name, p.RedirectHost)
+			}
+		}
+		if _, err := file.Provider(""); err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("Provider error %T is not a *Error", err)
+			}
+		}
+	})
+}

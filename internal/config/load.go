@@ -1,0 +1,115 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+)
+
+// MaxFileSize bounds what Load reads: a config file is a few kilobytes, and
+// anything near this size is a mistake (a wrong --config) rather than a config.
+const MaxFileSize = 1 << 20
+
+// Load reads and parses the config file at path. A missing file is an *Error
+// for which errors.Is(err, ErrNotFound) holds; its message tells the user how
+// to create one.
+func Load(path string, getenv func(string) string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{File: path, Problem: "file does not exist; create it (see README) or pass --config", Err: ErrNotFound}
+		}
+		return nil, &Error{File: path, Problem: "cannot be read: " + pathErrReason(err), Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Problem: "cannot be read: " + pathErrReason(err), Err: err}
+	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: path, Problem: fmt.Sprintf("is larger than %d bytes; is this the right file?", MaxFileSize)}
+	}
+	return Parse(path, data, getenv)
+}
+
+// pathErrReason drops the path from an *fs.PathError, which Error already
+// names.
+func pathErrReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse decodes and validates a config document; path is used in errors and
+// to resolve relative private_key_file paths. getenv resolves ${VAR}
+// references; nil means an empty environment. Every error is an *Error, and
+// when the document has several problems it is the first one in the file.
+func Parse(path string, data []byte, getenv func(string) string) (*File, error) {
+	getenv = orEmptyEnv(getenv)
+	// Editors on Windows like to start files with a byte order mark, which
+	// TOML does not allow. It sits on line 1, so line numbers are unchanged.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+
+	keys := indexKeys(data)
+	raw, derr := decode(path, data, keys)
+	if derr != nil {
+		return nil, derr
+	}
+
+	v := &validator{file: path, keys: keys, getenv: getenv}
+	f := &File{Path: path, Providers: make(map[string]*Provider, len(raw.Providers))}
+	names := make([]string, 0, len(raw.Providers))
+	for name := range raw.Providers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if p := v.provider(name, raw.Providers[name]); p != nil {
+			f.Providers[name] = p
+		}
+	}
+	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
+
+	if len(v.errs) > 0 {
+		first := v.errs[0]
+		for _, e := range v.errs[1:] {
+			if e.Line > 0 && (first.Line == 0 || e.Line < first.Line) {
+				first = e
+			}
+		}
+		return nil, first
+	}
+	return f, nil
+}
+
+func (v *validator) defaultProvider(raw *string, names []string) string {
+	if raw == nil {
+		return ""
+	}
+	path := []string{"default_provider"}
+	name, ok := v.expandString(path, *raw, "; remove the line or name a provider")
+	if !ok {
+		return ""
+	}
+	if slices.Contains(names, name) {
+		return name
+	}
+	problem := quoteValue(name) + " is not a configured provider"
+	if len(names) == 0 {
+		problem += "; add a [providers.NAME] table"
+	} else {
+		problem += "; configured providers: " + strings.Join(names, ", ")
+		if s := suggest(name, names); s != "" {
+			problem += "; did you mean " + s + "?"
+		}
+	}
+	v.fail(path, problem)
+	return ""
+}

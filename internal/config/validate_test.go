@@ -1,0 +1,239 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// doc joins lines so that a test can count them: the Nth argument is line N.
+func doc(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+// oidcCorp is a valid oidc table starting at line 1, five lines long.
+var oidcCorp = []string{
+	`[providers.corp]`,
+	`kind = "oidc"`,
+	`issuer = "https://login.corp.example"`,
+	`client_id = "authcli"`,
+	`client_secret = "TOPSECRET-8c1f"`,
+}
+
+// corpWith is oidcCorp followed by extra lines (line 6 onwards).
+func corpWith(extra ...string) string {
+	return doc(append(append([]string(nil), oidcCorp...), extra...)...)
+}
+
+// oauth2Corp is a valid oauth2 table of six lines; extra lines start at 7.
+func oauth2With(extra ...string) string {
+	return doc(append([]string{
+		`[providers.forge]`,
+		`kind = "oauth2"`,
+		`auth_url = "https://forge.example/oauth/authorize"`,
+		`token_url = "https://forge.example/oauth/token"`,
+		`userinfo_url = "https://forge.example/api/user"`,
+		`client_id = "abc"`,
+	}, extra...)...)
+}
+
+func TestValidationErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		doc    string
+		env    map[string]string
+		key    string
+		line   int
+		phrase string
+	}{
+		// provider names
+		{"uppercase name", doc(`[providers.Corp]`, `kind = "oidc"`), nil, "providers.Corp", 1, "not a valid provider name"},
+		{"name starting with dash", doc(`[providers.-corp]`, `kind = "oidc"`), nil, "providers.-corp", 1, "starting with a letter or digit"},
+		{"quoted name with space", doc(`[providers."my corp"]`, `kind = "oidc"`), nil, `providers."my corp"`, 1, "not a valid provider name"},
+
+		// kinds
+		{"kind required", doc(`[providers.corp]`, `client_id = "x"`), nil, "providers.corp.kind", 1, "is required (one of oidc, oauth2, google"},
+		{"unknown kind", doc(`[providers.corp]`, `kind = "saml"`, `client_id = "x"`), nil, "providers.corp.kind", 2, `unknown kind "saml"; valid kinds: oidc, oauth2, google, github, apple, facebook, microsoft, gitlab`},
+		{"kind suggestion", doc(`[providers.work]`, `kind = "Google"`, `client_id = "x"`), nil, "providers.work.kind", 2, "did you mean google?"},
+
+		// generic requirements
+		{"oidc needs issuer", doc(`[providers.corp]`, `kind = "oidc"`, `client_id = "x"`), nil, "providers.corp.issuer", 1, "is required for kind oidc"},
+		{"oidc needs client_id", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "https://id.example"`), nil, "providers.corp.client_id", 1, "is required"},
+		{"preset needs client_id", doc(`[providers.google]`, `trust_email_verified = true`), nil, "providers.google.client_id", 1, "is required"},
+		{"oidc scopes need openid", corpWith(`scopes = ["email", "profile"]`), nil, "providers.corp.scopes", 6, "must include openid"},
+		{"oauth2 needs auth_url", doc(`[providers.forge]`, `kind = "oauth2"`, `token_url = "https://f.example/t"`, `userinfo_url = "https://f.example/u"`, `client_id = "x"`), nil, "providers.forge.auth_url", 1, "is required for kind oauth2"},
+		{"oauth2 needs token_url", doc(`[providers.forge]`, `kind = "oauth2"`, `auth_url = "https://f.example/a"`, `userinfo_url = "https://f.example/u"`, `client_id = "x"`), nil, "providers.forge.token_url", 1, "is required for kind oauth2"},
+		{"oauth2 needs userinfo_url", doc(`[providers.forge]`, `kind = "oauth2"`, `auth_url = "https://f.example/a"`, `token_url = "https://f.example/t"`, `client_id = "x"`), nil, "providers.forge.userinfo_url", 1, "is required for kind oauth2"},
+		{"oauth2 refuses issuer", oauth2With(`issuer = "https://forge.example"`), nil, "providers.forge.issuer", 7, "applies only to OpenID providers"},
+		{"oauth2 claim path", oauth2With(`[providers.forge.claims]`, `subject = "data..id"`), nil, "providers.forge.claims.subject", 8, "dotted path"},
+		{"claims only for oauth2", corpWith(`claims = { subject = "id" }`), nil, "providers.corp.claims", 6, "applies only to kind oauth2"},
+
+		// presets
+		{"apple needs team_id", doc(`[providers.apple]`, `client_id = "com.example.app"`, `key_id = "K"`, `private_key_file = "/k.p8"`), nil, "providers.apple.team_id", 1, "is required for kind apple unless client_secret is set"},
+		{"apple needs key_id", doc(`[providers.apple]`, `client_id = "com.example.app"`, `team_id = "T"`, `private_key_file = "/k.p8"`), nil, "providers.apple.key_id", 1, "is required for kind apple"},
+		{"apple needs private_key_file", doc(`[providers.apple]`, `client_id = "com.example.app"`, `team_id = "T"`, `key_id = "K"`), nil, "providers.apple.private_key_file", 1, "is required for kind apple"},
+		{"apple secret conflicts with key", doc(`[providers.apple]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f"`, `team_id = "T"`), nil, "providers.apple.team_id", 4, "conflicts with client_secret"},
+		{"apple key file without HOME", doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~/AuthKey.p8"`), map[string]string{}, "providers.apple.private_key_file", 5, "HOME is not set"},
+		{"apple key file ~user", doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~bob/AuthKey.p8"`), nil, "providers.apple.private_key_file", 5, "only ~/ is expanded"},
+		{"team_id outside apple", doc(`[providers.github]`, `client_id = "c"`, `team_id = "T"`), nil, "providers.github.team_id", 3, "applies only to kind apple"},
+		{"tenant outside microsoft", doc(`[providers.google]`, `client_id = "c"`, `tenant = "common"`), nil, "providers.google.tenant", 3, "applies only to kind microsoft"},
+		{"tenant with a slash", doc(`[providers.microsoft]`, `client_id = "c"`, `tenant = "common/../x"`), nil, "providers.microsoft.tenant", 3, "a tenant ID or a domain name"},
+
+		// default_provider
+		{"default names nothing", doc(`default_provider = "gihub"`, `[providers.github]`, `client_id = "c"`), nil, "default_provider", 1, `"gihub" is not a configured provider; configured providers: github; did you mean github?`},
+		{"default without providers", doc(`default_provider = "github"`), nil, "default_provider", 1, "add a [providers.NAME] table"},
+		{"default empty", doc(`default_provider = ""`), nil, "default_provider", 1, "is empty"},
+
+		// URLs
+		{"relative endpoint", corpWith(`token_url = "/oauth/token"`), nil, "providers.corp.token_url", 6, "must be an absolute URL"},
+		{"unparsable endpoint", corpWith(`auth_url = "https://exa mple.com/a"`), nil, "providers.corp.auth_url", 6, "is not a valid URL"},
+		{"http issuer", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "http://login.corp.example"`, `client_id = "x"`), nil, "providers.corp.issuer", 3, "use https"},
+		{"http endpoint", corpWith(`userinfo_url = "http://api.corp.example/me"`), nil, "providers.corp.userinfo_url", 6, "only allowed for a loopback host; use https"},
+		{"http to a name resolving to loopback", corpWith(`jwks_url = "http://127.0.0.1.nip.io/keys"`), nil, "providers.corp.jwks_url", 6, "use https"},
+		{"ftp endpoint", corpWith(`revocation_url = "ftp://corp.example/revoke"`), nil, "providers.corp.revocation_url", 6, "must be an https URL"},
+		{"credentials in URL", corpWith(`device_auth_url = "https://bob:TOPSECRET-8c1f@corp.example/device"`), nil, "providers.corp.device_auth_url", 6, "must not hold a user name or password"},
+		{"issuer with query", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "https://login.corp.example/?tenant=1"`, `client_id = "x"`), nil, "providers.corp.issuer", 3, "must not have a ?query"},
+		{"endpoint with fragment", corpWith(`token_url = "https://corp.example/token#x"`), nil, "providers.corp.token_url", 6, "#fragment"},
+		{"redirect_uri must be https", doc(`[providers.apple]`, `client_id = "c"`, `client_secret = "s"`, `redirect_uri = "http://127.0.0.1/relay"`), nil, "providers.apple.redirect_uri", 4, "must use https"},
+		{"secret URL from env is not echoed", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "${ISSUER}"`, `client_id = "x"`), map[string]string{"ISSUER": "http://TOPSECRET-8c1f.example"}, "providers.corp.issuer", 3, "use https"},
+
+		// redirect settings
+		{"redirect_host any", corpWith(`redirect_host = "0.0.0.0"`), nil, "providers.corp.redirect_host", 6, "must be 127.0.0.1 or localhost"},
+		{"redirect_host ipv6", corpWith(`redirect_host = "::1"`), nil, "providers.corp.redirect_host", 6, "must be 127.0.0.1 or localhost"},
+		{"redirect_port negative", corpWith(`redirect_port = -1`), nil, "providers.corp.redirect_port", 6, "between 0 and 65535"},
+		{"redirect_port too big", corpWith(`redirect_port = 65536`), nil, "providers.corp.redirect_port", 6, "between 0 and 65535"},
+		{"redirect_path relative", corpWith(`redirect_path = "callback"`), nil, "providers.corp.redirect_path", 6, "must start with /"},
+		{"redirect_path query", corpWith(`redirect_path = "/cb?x=1"`), nil, "providers.corp.redirect_path", 6, "without ? or #"},
+		{"redirect_path space", corpWith(`redirect_path = "/call back"`), nil, "providers.corp.redirect_path", 6, "spaces or control characters"},
+
+		// grants
+		{"unknown grant", corpWith(`grant = "implicit"`), nil, "providers.corp.grant", 6, "must be authorization_code or client_credentials"},
+		{"client_credentials needs a secret", doc(`[providers.svc]`, `kind = "oauth2"`, `token_url = "https://svc.example/token"`, `client_id = "c"`, `grant = "client_credentials"`), nil, "providers.svc.client_secret", 1, "is required for the client_credentials grant"},
+
+		// scopes
+		{"empty scope list", corpWith(`scopes = []`), nil, "providers.corp.scopes", 6, "is an empty list"},
+		{"empty scope", corpWith(`scopes = ["openid", ""]`), nil, "providers.corp.scopes", 6, "holds an empty scope"},
+		{"scope with space", corpWith(`scopes = ["openid email"]`), nil, "providers.corp.scopes", 6, "list each scope as its own string"},
+		{"duplicate scope", corpWith(`scopes = ["openid", "email", "openid"]`), nil, "providers.corp.scopes", 6, `lists "openid" twice`},
+
+		// auth_params
+		{"auth_params state", corpWith(`auth_params = { state = "fixed" }`), nil, "providers.corp.auth_params.state", 6, "is set by authcli"},
+		{"auth_params PKCE method", corpWith(`[providers.corp.auth_params]`, `Code_Challenge_Method = "plain"`), nil, "providers.corp.auth_params.Code_Challenge_Method", 7, "PKCE"},
+		{"auth_params scope", corpWith(`auth_params.scope = "openid"`), nil, "providers.corp.auth_params.scope", 6, "list them there"},
+		{"auth_params client_secret", corpWith(`auth_params.client_secret = "x"`), nil, "providers.corp.auth_params.client_secret", 6, "never be sent to the browser"},
+		{"auth_params empty name", corpWith(`auth_params = { "" = "x" }`), nil, "providers.corp.auth_params", 6, "empty name"},
+		{"auth_params empty value", corpWith(`auth_params = { prompt = "" }`), nil, "providers.corp.auth_params.prompt", 6, "is empty"},
+
+		// empty and mistyped values
+		{"empty client_id", doc(`[providers.github]`, `client_id = ""`), nil, "providers.github.client_id", 2, "is empty"},
+		{"port as string", corpWith(`redirect_port = "8080"`), nil, "providers.corp.redirect_port", 6, "must be an integer"},
+		{"port as float", corpWith(`redirect_port = 8080.5`), nil, "providers.corp.redirect_port", 6, "must be an integer"},
+		{"bool as string", corpWith(`trust_email_verified = "yes"`), nil, "providers.corp.trust_email_verified", 6, "must be true or false"},
+		{"scopes as string", corpWith(`scopes = "openid email"`), nil, "providers.corp.scopes", 6, "must be a list of strings"},
+		{"scopes of numbers", corpWith(`scopes = [1, 2]`), nil, "providers.corp.scopes", 6, "must be a list of strings"},
+		{"auth_params of numbers", corpWith(`auth_params = { max_age = 0 }`), nil, "providers.corp.auth_params", 6, "must be a table of strings"},
+		{"provider as a value", doc(`[providers]`, `client_id = "x"`), nil, "providers.client_id", 2, "provider settings go in a [providers.NAME] table"},
+		{"providers as a value", doc(`providers = 3`), nil, "providers", 1, "must be a table"},
+		{"key below a string", corpWith(`display_name.short = "C"`), nil, "providers.corp.display_name", 6, "must be a string"},
+
+		// ${VAR} expansion
+		{"unset variable", doc(`[providers.github]`, `client_id = "c"`, `client_secret = "${GITHUB_CLIENT_SECRET}"`), map[string]string{}, "providers.github.client_secret", 3, "environment variable GITHUB_CLIENT_SECRET is not set"},
+		{"empty variable", doc(`[providers.github]`, `client_id = "${ID}"`), map[string]string{"ID": ""}, "providers.github.client_id", 2, "environment variable ID is not set"},
+		{"lone dollar", doc(`[providers.github]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f$x"`), nil, "providers.github.client_secret", 3, "write $$ for a literal $"},
+		{"unterminated reference", doc(`[providers.github]`, `client_id = "c"`, `client_secret = "${TOPSECRET-8c1f"`), nil, "providers.github.client_secret", 3, "without a closing }"},
+		{"bad variable name", doc(`[providers.github]`, `client_id = "c"`, `client_secret = "${TOPSECRET-8c1f}"`), nil, "providers.github.client_secret", 3, "not a variable name"},
+		{"variable in scopes", corpWith(`scopes = ["openid", "${EXTRA_SCOPE}"]`), map[string]string{}, "providers.corp.scopes", 6, "environment variable EXTRA_SCOPE is not set"},
+		{"variable in claims", oauth2With(`claims.email = "${EMAIL_PATH}"`), map[string]string{}, "providers.forge.claims.email", 7, "environment variable EMAIL_PATH is not set"},
+		{"variable in default_provider", doc(`default_provider = "${AUTHCLI_DEFAULT}"`), map[string]string{}, "default_provider", 1, "environment variable AUTHCLI_DEFAULT is not set"},
+		{"variable in auth_params", corpWith(`auth_params.login_hint = "${HINT}"`), map[string]string{}, "providers.corp.auth_params.login_hint", 6, "environment variable HINT is not set"},
+
+		// inline tables keep their lines
+		{"inline table line", doc(`default_provider = "corp"`, ``, `providers = { corp = { kind = "oidc", issuer = "http://corp.example", client_id = "x" } }`), nil, "providers.corp.issuer", 3, "use https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.env
+			if env == nil {
+				env = baseEnv
+			}
+			e := parseErr(t, tt.doc, env)
+			checkErr(t, e, tt.key, tt.line, tt.phrase)
+			want := "config " + testPath + ":"
+			if !strings.HasPrefix(e.Error(), want) || !strings.Contains(e.Error(), ": "+tt.key+": ") {
+				t.Errorf("Error() = %q, want it to start with %q and name %s", e.Error(), want, tt.key)
+			}
+		})
+	}
+}
+
+// TestFirstErrorInFile checks that of several problems the one reported is
+// the earliest in the file, not the first provider in alphabetical order.
+func TestFirstErrorInFile(t *testing.T) {
+	d := doc(
+		`[providers.zeta]`,
+		`kind = "oidc"`,
+		`issuer = "http://zeta.example"`,
+		`client_id = "z"`,
+		`[providers.alpha]`,
+		`kind = "oidc"`,
+		`issuer = "ftp://alpha.example"`,
+		`client_id = "a"`,
+	)
+	e := parseErr(t, d, baseEnv)
+	checkErr(t, e, "providers.zeta.issuer", 3, "use https")
+}
+
+func TestUnknownKeys(t *testing.T) {
+	tests := []struct {
+		name   string
+		doc    string
+		key    string
+		line   int
+		phrase string
+		noHint bool
+	}{
+		{"misspelt issuer", corpWith(`isuer = "https://x.example"`), "providers.corp.isuer", 6, "unknown key; did you mean issuer?", false},
+		{"transposed letters", corpWith(`redirect_prot = 8080`), "providers.corp.redirect_prot", 6, "did you mean redirect_port?", false},
+		{"misspelt default_provider", doc(`default_provder = "corp"`), "default_provder", 1, "did you mean default_provider?", false},
+		{"misspelt providers table", doc(`[provider.corp]`, `kind = "oidc"`), "provider", 1, "did you mean providers?", false},
+		{"misspelt claim", oauth2With(`[providers.forge.claims]`, `subjet = "id"`), "providers.forge.claims.subjet", 8, "did you mean subject?", false},
+		{"dotted unknown key", corpWith(`claims.avatar = "pic"`), "providers.corp.claims.avatar", 6, "unknown key", true},
+		{"far from anything", corpWith(`colour = "blue"`), "providers.corp.colour", 6, "unknown key", true},
+		{"provider setting at top level", doc(`client_id = "x"`, `[providers.github]`, `client_id = "c"`), "client_id", 1, "the top level holds only default_provider and [providers.NAME] tables", true},
+		{"provider table at top level", doc(`[github]`, `client_id = "c"`), "github", 1, "the top level holds only", true},
+		{"first of several", corpWith(`colour = "blue"`, `isuer = "x"`), "providers.corp.colour", 6, "unknown key", true},
+		{"unknown subtable", corpWith(`[providers.corp.extra]`, `x = 1`), "providers.corp.extra", 6, "unknown key", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := parseErr(t, tt.doc, baseEnv)
+			checkErr(t, e, tt.key, tt.line, tt.phrase)
+			if tt.noHint && strings.Contains(e.Problem, "did you mean") {
+				t.Errorf("Problem = %q suggests a key, want no suggestion", e.Problem)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		line int
+	}{
+		{"missing equals", corpWith(`scopes ["openid"]`), 6},
+		{"unterminated secret", doc(`[providers.github]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f`), 3},
+		{"newline in string", doc(`[providers.github]`, `client_secret = "TOPSECRET`, `-8c1f"`), 2},
+		{"duplicate key", doc(`[providers.github]`, `client_id = "a"`, `client_id = "b"`), 3},
+		{"duplicate table", doc(`[providers.github]`, `client_id = "a"`, `[providers.github]`), 3},
+		{"array of tables", doc(`[[providers]]`, `kind = "oidc"`), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := parseErr(t, tt.doc, baseEnv)
+			if e.File != testPath || e.Line != tt.line {
+				t.Errorf("error %q: file %q line %d, want %q line %d", e, e.File, e.Line, testPath, tt.line)
+			}
+			if e.Problem == "" {
+				t.Error("empty Problem")
+			}
+		})
+	}
+}
