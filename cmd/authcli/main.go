@@ -1,0 +1,26 @@
+// Command authcli signs developers in to OAuth 2.0 and OpenID Connect
+// providers from the terminal. See README.md and internal/cli.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/authcli/authcli/internal/cli"
+)
+
+// Stamped by goreleaser through -ldflags "-X main.version=…".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
+	stop()
+	os.Exit(code)
+}

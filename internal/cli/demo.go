@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authcli/authcli/internal/devidp"
+	"github.com/authcli/authcli/internal/flow"
+)
+
+type demoOptions struct {
+	*globalOptions
+	User string
+}
+
+func newDemoCmd(env *Env, g *globalOptions) *cobra.Command {
+	opts := &demoOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Try a real sign-in offline, against an embedded OpenID provider",
+		Long: `Starts an OpenID provider inside authcli, on 127.0.0.1 only, and runs the real
+browser sign-in against it: PKCE, state, nonce, the loopback redirect, the code
+exchange, ID token and userinfo verification.
+
+The browser opens the demo provider's page, where you pick a demo user and
+allow access. With no browser on this machine, authcli plays the browser's
+part itself and says so.`,
+		Example: "  authcli demo\n  authcli demo --user grace@example.com\n  authcli demo --no-browser",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), env, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.User, "user", "", "demo user to sign in as when authcli plays the browser (ada@example.com, grace@example.com, alan@example.com)")
+	return cmd
+}
+
+func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	// The OP library logs through slog's default logger; the demo's output
+	// is the terminal conversation, not the provider's internals.
+	if !opts.Verbose {
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		defer slog.SetDefault(prev)
+	}
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		return fmt.Errorf("start the demo provider: %w", err)
+	}
+	defer idp.Close()
+	fmt.Fprintf(env.Err, "Started the demo OpenID provider at %s (this machine only; it stops when the demo ends).\n", idp.Issuer())
+
+	p := flow.Provider{
+		Name:         "demo",
+		Issuer:       idp.Issuer(),
+		ClientID:     devidp.DemoClientID,
+		Scopes:       []string{"openid", "email", "profile", "offline_access"},
+		RedirectPort: opts.Port,
+	}
+	if len(opts.Scopes) > 0 {
+		p.Scopes = opts.Scopes
+	}
+	var open flow.Opener
+	if !opts.NoBrowser {
+		open = demoOpener(env, env.opener(), opts.User)
+	}
+	res, err := signIn(ctx, env, opts.globalOptions, p, open)
+	if err != nil {
+		return err
+	}
+	printSignedIn(env.Out, "the demo provider", res, env.now())
+	fmt.Fprintln(env.Err, "The demo keeps its tokens in memory only; they are gone when it exits.")
+	return nil
+}
+
+// demoOpener opens the real browser when there is one; otherwise it plays
+// the browser's part against the embedded provider, so `authcli demo` ends
+// with a signed-in user even on a machine without a browser.
+func demoOpener(env *Env, open flow.Opener, user string) flow.Opener {
+	return func(ctx context.Context, url string) error {
+		err := open(ctx, url)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, flow.ErrNoBrowser) {
+			return err
+		}
+		who := user
+		if who == "" {
+			who = "the first demo user"
+		}
+		fmt.Fprintf(env.Err, "No browser can be opened here, so authcli plays the browser's part: it opens the page above and signs in as %s, as you would by clicking.\n", who)
+		go func() {
+			if err := devidp.PlayBrowser(ctx, env.httpClient(), url, devidp.Choice{User: user}); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(env.Err, "authcli: playing the browser failed: %s.\n", sentence(err))
+			}
+		}()
+		return nil
+	}
+}

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+)
+
+// Exit codes of ../shared/CLI.md.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitSignIn      = 3
+	ExitNeedsLink   = 4
+	ExitVault       = 5
+	ExitInterrupted = 130
+)
+
+// exitError carries an exit code and a sentence for the user. The wrapped
+// error is only shown with --verbose.
+type exitError struct {
+	code int
+	msg  string
+	err  error
+}
+
+func (e *exitError) Error() string { return e.msg }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf is a mistake in how the command was called (exit 2).
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: ExitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// describe turns any error into an exit code and one sentence that says
+// what happened and what to do next.
+func describe(err error) (int, string) {
+	var ee *exitError
+	var ce *config.Error
+	var pe *flow.ProviderError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code, ee.msg
+	case errors.As(err, &ce):
+		msg := ce.Error()
+		if errors.Is(err, config.ErrNotFound) {
+			return ExitUsage, msg
+		}
+		return ExitUsage, msg + "; fix the config file and try again"
+	case errors.Is(err, flow.ErrCanceled):
+		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
+	case errors.Is(err, flow.ErrTimeout):
+		return ExitFailure, "the sign-in timed out before the browser came back; run the command again and finish in the browser within --timeout"
+	case errors.Is(err, flow.ErrListen):
+		return ExitFailure, sentence(err) + "; free the port or pass a different --port"
+	case errors.As(err, &pe):
+		if pe.Code == "access_denied" {
+			return ExitFailure, sentence(err) + "; run the command again and allow access at the provider"
+		}
+		if pe.Code == "invalid_grant" && pe.Stage == "refresh" {
+			return ExitSignIn, sentence(err) + "; sign in again with authcli login"
+		}
+		return ExitFailure, sentence(err) + "; check the provider settings in the config, then try again"
+	case isSecurityRefusal(err):
+		return ExitFailure, "sign-in refused: " + sentence(err) + "; nothing was stored (check the issuer and client_id in the config, and report it if they are right)"
+	}
+	return ExitFailure, sentence(err)
+}
+
+func isSecurityRefusal(err error) bool {
+	for _, target := range []error{flow.ErrIDToken, flow.ErrIssuerMismatch, flow.ErrSubjectMismatch, flow.ErrTokenResponse, flow.ErrDiscovery, flow.ErrInsecureURL, flow.ErrUserinfo} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// sentence flattens an error chain to one line.
+func sentence(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	return strings.TrimSuffix(s, ".")
+}

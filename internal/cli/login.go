@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+)
+
+type loginOptions struct {
+	*globalOptions
+	Provider string
+}
+
+func newLoginCmd(env *Env, g *globalOptions) *cobra.Command {
+	opts := &loginOptions{globalOptions: g}
+	return &cobra.Command{
+		Use:   "login [PROVIDER]",
+		Short: "Sign in to a provider in the browser",
+		Long: `Sign in to a configured provider: authcli opens the provider's page in your
+browser (authorization code with PKCE) and receives the answer on a loopback
+address of this machine. PROVIDER defaults to default_provider in the config.`,
+		Example: "  authcli login corp\n  authcli login --no-browser corp",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Provider = args[0]
+			}
+			return runLogin(cmd.Context(), env, opts)
+		},
+	}
+}
+
+func runLogin(ctx context.Context, env *Env, opts *loginOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	cfg, err := opts.loadConfig(env)
+	if err != nil {
+		return err
+	}
+	pc, err := cfg.Provider(opts.Provider)
+	if err != nil {
+		return err
+	}
+	fp, err := flowProvider(pc, opts.globalOptions)
+	if err != nil {
+		return err
+	}
+	var open flow.Opener
+	if !opts.NoBrowser {
+		open = env.opener()
+	}
+	res, err := signIn(ctx, env, opts.globalOptions, fp, open)
+	if err != nil {
+		return err
+	}
+	printSignedIn(env.Out, pc.DisplayName, res, env.now())
+	fmt.Fprintln(env.Err, "Tokens are not stored yet in this version: they were used for this sign-in only.")
+	return nil
+}
+
+// signIn runs the browser flow with the shared flags applied.
+func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, open flow.Opener) (*flow.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.Timeout)
+	defer cancel()
+	l := &flow.Login{
+		Provider:   p,
+		HTTPClient: env.httpClient(),
+		Open:       open,
+		Stderr:     env.Err,
+		Now:        env.Now,
+		Progress:   env.ErrTTY && env.Getenv("TERM") != "dumb",
+		Logf:       g.logf(env),
+	}
+	return l.Run(ctx)
+}
+
+// flowProvider turns a validated config table into what the flow needs,
+// with --port and --scopes applied.
+func flowProvider(pc *config.Provider, g *globalOptions) (flow.Provider, error) {
+	switch pc.Kind {
+	case config.KindOIDC, config.KindOAuth2:
+	default:
+		return flow.Provider{}, &exitError{code: ExitUsage, msg: fmt.Sprintf(
+			"provider %q uses the %s preset, which this version cannot sign in to yet; configure it with kind = \"oidc\" (or \"oauth2\") and its endpoints instead", pc.Name, pc.Kind)}
+	}
+	if pc.Grant == config.GrantClientCredentials {
+		return flow.Provider{}, usageErrorf("provider %q uses grant = \"client_credentials\", which has no browser sign-in; use authcli token %s", pc.Name, pc.Name)
+	}
+	p := flow.Provider{
+		Name:          pc.Name,
+		Issuer:        pc.Issuer,
+		ClientID:      pc.ClientID,
+		ClientSecret:  pc.ClientSecret,
+		Scopes:        pc.Scopes,
+		AuthURL:       pc.AuthURL,
+		TokenURL:      pc.TokenURL,
+		UserinfoURL:   pc.UserinfoURL,
+		JWKSURL:       pc.JWKSURL,
+		DeviceAuthURL: pc.DeviceAuthURL,
+		RevocationURL: pc.RevocationURL,
+		AuthParams:    pc.AuthParams,
+		RedirectHost:  pc.RedirectHost,
+		RedirectPort:  pc.RedirectPort,
+		RedirectPath:  pc.RedirectPath,
+		Claims: flow.ClaimMap{
+			Subject: pc.Claims.Subject, Email: pc.Claims.Email, EmailVerified: pc.Claims.EmailVerified,
+			Name: pc.Claims.Name, AvatarURL: pc.Claims.AvatarURL,
+		},
+	}
+	if pc.Kind == config.KindOIDC && len(p.Scopes) == 0 {
+		p.Scopes = []string{"openid", "email", "profile", "offline_access"}
+	}
+	if g.Port != 0 {
+		p.RedirectPort = g.Port
+	}
+	if len(g.Scopes) > 0 {
+		p.Scopes = g.Scopes
+	}
+	return p, nil
+}
+
+// printSignedIn writes the human summary of a sign-in. Never a token.
+func printSignedIn(w io.Writer, providerName string, res *flow.Result, now time.Time) {
+	p := res.Profile
+	who := oneLine(p.Name)
+	if p.Email != "" {
+		if who != "" {
+			who += " <" + oneLine(p.Email) + ">"
+		} else {
+			who = oneLine(p.Email)
+		}
+	}
+	if who == "" {
+		who = "subject " + oneLine(p.Subject)
+	}
+	fmt.Fprintf(w, "Signed in to %s as %s.\n", providerName, who)
+	fmt.Fprintf(w, "  subject:  %s\n", oneLine(p.Subject))
+	if p.Email != "" {
+		verified := "not verified"
+		if p.EmailVerified {
+			verified = "verified"
+		}
+		fmt.Fprintf(w, "  email:    %s (%s)\n", oneLine(p.Email), verified)
+	}
+	if p.AvatarURL != "" {
+		fmt.Fprintf(w, "  avatar:   %s\n", oneLine(p.AvatarURL))
+	}
+	if len(res.Scopes) > 0 {
+		fmt.Fprintf(w, "  scopes:   %s\n", oneLine(strings.Join(res.Scopes, " ")))
+	}
+	if exp := res.Token.Expiry; !exp.IsZero() {
+		fmt.Fprintf(w, "  expires:  %s (in %s)\n", exp.UTC().Format(time.RFC3339), exp.Sub(now).Round(time.Second))
+	} else {
+		fmt.Fprintln(w, "  expires:  never (the provider gave no expiry)")
+	}
+	refresh := "no"
+	if res.Token.RefreshToken != "" {
+		refresh = "yes"
+	}
+	fmt.Fprintf(w, "  refresh:  %s\n", refresh)
+}

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authcli/authcli/internal/config"
+)
+
+type providersOptions struct {
+	*globalOptions
+	JSON bool
+}
+
+// providerInfo is one entry of `providers --json` (CLI.md: stable fields).
+type providerInfo struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"display_name"`
+	Kind        string   `json:"kind"`
+	Grants      []string `json:"grants"`
+	Ready       bool     `json:"ready"`
+	Problem     string   `json:"problem"`
+}
+
+func newProvidersCmd(env *Env, g *globalOptions) *cobra.Command {
+	opts := &providersOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "List the configured providers and whether each is ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runProviders(env, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON for scripts")
+	return cmd
+}
+
+func runProviders(env *Env, opts *providersOptions) error {
+	cfg, err := opts.loadConfig(env)
+	if err != nil {
+		return err
+	}
+	infos := make([]providerInfo, 0, len(cfg.Providers))
+	for _, name := range cfg.Names() {
+		pc := cfg.Providers[name]
+		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: grantsOf(pc), Ready: true}
+		if _, err := flowProvider(pc, opts.globalOptions); err != nil && pc.Grant != config.GrantClientCredentials {
+			info.Ready, info.Problem = false, sentence(err)
+		}
+		infos = append(infos, info)
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(env.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Providers []providerInfo `json:"providers"`
+		}{infos})
+	}
+	if len(infos) == 0 {
+		fmt.Fprintf(env.Err, "No providers in %s; add a [providers.NAME] table (see README).\n", cfg.Path)
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tKIND\tREADY")
+	for _, i := range infos {
+		ready := "yes"
+		if !i.Ready {
+			ready = "no: " + i.Problem
+		}
+		def := ""
+		if i.Name == cfg.DefaultProvider {
+			def = " (default)"
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), i.Kind, ready)
+	}
+	return tw.Flush()
+}
+
+// grantsOf lists the OAuth grants authcli can use with a provider.
+func grantsOf(pc *config.Provider) []string {
+	if pc.Grant == config.GrantClientCredentials {
+		return []string{"client_credentials"}
+	}
+	return []string{"authorization_code", "refresh_token"}
+}

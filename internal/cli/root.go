@@ -1,0 +1,204 @@
+// Package cli holds authcli's commands: one file per command, each with an
+// Options struct filled by flags and a run function that takes it. Process
+// state (streams, environment, clock, HTTP client, browser opener) comes in
+// through Env so tests drive commands without a real terminal or network.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+)
+
+// Env is the world a command runs in.
+type Env struct {
+	In            io.Reader
+	Out, Err      io.Writer
+	InTTY, ErrTTY bool
+	OutTTY        bool
+	Getenv        func(string) string
+	Now           func() time.Time
+	HTTPClient    *http.Client // nil: flow.NewHTTPClient
+	Open          flow.Opener  // nil: flow.SystemOpener
+	Build         BuildInfo
+}
+
+// BuildInfo is stamped into the binary at release time.
+type BuildInfo struct{ Version, Commit, Date string }
+
+// OSEnv is the real process environment.
+func OSEnv(build BuildInfo) *Env {
+	return &Env{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+		Getenv: os.Getenv, Now: time.Now, Build: build,
+	}
+}
+
+// isTerminal is a cheap character-device check: no terminal probing at
+// start-up, which `authcli token` cannot afford.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// globalOptions are the flags every command shares (CLI.md "Common flags").
+type globalOptions struct {
+	ConfigPath string
+	Account    string
+	NoBrowser  bool
+	Timeout    time.Duration
+	Port       int
+	Scopes     []string
+	Yes        bool
+	Verbose    bool
+}
+
+// Run executes authcli with args (without the program name) and returns
+// the process exit code. Errors are printed here, once, as one sentence.
+func Run(ctx context.Context, env *Env, args []string) int {
+	root := newRoot(env)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code, msg := describe(err)
+	fmt.Fprintf(env.Err, "authcli: %s.\n", msg)
+	if g := globalsOf(root); g != nil && g.Verbose {
+		if inner := errors.Unwrap(err); inner != nil && inner.Error() != msg {
+			fmt.Fprintf(env.Err, "authcli: detail: %s\n", sentence(inner))
+		}
+	}
+	return code
+}
+
+func newRoot(env *Env) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "authcli",
+		Short: "Sign in to OAuth 2.0 and OpenID Connect providers from the terminal",
+		Long: `authcli signs you in to OAuth 2.0 / OpenID Connect providers from the terminal
+(browser sign-in with PKCE on a loopback redirect), keeps the tokens safe, and
+prints fresh access tokens for scripts.
+
+Try it offline first: authcli demo`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetOut(env.Out)
+	root.SetErr(env.Err)
+	root.SetIn(env.In)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageErrorf("%s; see authcli --help", sentence(err))
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $AUTHCLI_CONFIG or $XDG_CONFIG_HOME/authcli/config.toml)")
+	pf.StringVar(&g.Account, "account", "", "local account to use")
+	pf.BoolVar(&g.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	pf.DurationVar(&g.Timeout, "timeout", 5*time.Minute, "time allowed for the whole interactive sign-in")
+	pf.IntVar(&g.Port, "port", 0, "fixed loopback port for the redirect (default: the provider's redirect_port, else any free port)")
+	pf.StringSliceVar(&g.Scopes, "scopes", nil, "scopes to request, comma-separated (default: the provider's)")
+	pf.BoolVar(&g.Yes, "yes", false, "confirm linking a new identity without asking")
+	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "diagnostics on stderr (tokens are always redacted)")
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	root.AddCommand(
+		newLoginCmd(env, g),
+		newDemoCmd(env, g),
+		newProvidersCmd(env, g),
+		newVersionCmd(env),
+	)
+	return root
+}
+
+// globalsOf recovers the shared options after execution, for --verbose
+// error details.
+func globalsOf(root *cobra.Command) *globalOptions {
+	f := root.PersistentFlags().Lookup("verbose")
+	if f == nil || f.Value.String() != "true" {
+		return nil
+	}
+	return &globalOptions{Verbose: true}
+}
+
+func (g *globalOptions) validate() error {
+	if g.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive, like 5m or 90s")
+	}
+	if g.Port < 0 || g.Port > 65535 {
+		return usageErrorf("--port must be between 0 and 65535")
+	}
+	return nil
+}
+
+// logf returns a -v logger, or nil when not verbose. Callers never pass it
+// a token: what they log are endpoints, ports and outcomes.
+func (g *globalOptions) logf(env *Env) func(string, ...any) {
+	if !g.Verbose {
+		return nil
+	}
+	return func(format string, args ...any) {
+		fmt.Fprintf(env.Err, "authcli: debug: "+format+"\n", args...)
+	}
+}
+
+// loadConfig reads the config named by --config, $AUTHCLI_CONFIG or the
+// XDG default.
+func (g *globalOptions) loadConfig(env *Env) (*config.File, error) {
+	path := g.ConfigPath
+	if path == "" {
+		p, err := config.DefaultPath(env.Getenv)
+		if err != nil {
+			return nil, &exitError{code: ExitUsage, msg: sentence(err), err: err}
+		}
+		path = p
+	}
+	return config.Load(path, env.Getenv)
+}
+
+func (env *Env) httpClient() *http.Client {
+	if env.HTTPClient != nil {
+		return env.HTTPClient
+	}
+	return flow.NewHTTPClient(0)
+}
+
+func (env *Env) opener() flow.Opener {
+	if env.Open != nil {
+		return env.Open
+	}
+	return flow.SystemOpener(env.Getenv, env.Err)
+}
+
+func (env *Env) now() time.Time {
+	if env.Now != nil {
+		return env.Now()
+	}
+	return time.Now()
+}
+
+// oneLine strips what could break a terminal line from text that came from a
+// provider (names, emails).
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
