@@ -1,0 +1,462 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testArgon2 keeps passphrase tests fast; TestFileDefaultArgon2Params covers
+// the real parameters.
+var testArgon2 = Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+func rawKey(t testing.TB, b byte) Key {
+	t.Helper()
+	k, err := KeyFromBytes(bytes.Repeat([]byte{b}, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func passKey(t testing.TB, p string) Key {
+	t.Helper()
+	k, err := KeyFromPassphrase(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func openFile(t testing.TB, dir string, key Key) *File {
+	t.Helper()
+	f, err := OpenFile(dir, key, WithArgon2Params(testArgon2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		key  func(t testing.TB) Key
+	}{
+		{"raw key", func(t testing.TB) Key { return rawKey(t, 1) }},
+		{"passphrase", func(t testing.TB) Key { return passKey(t, "correct horse battery staple") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			values := map[string][]byte{
+				"github/1":  []byte("token one"),
+				"github/2":  {},
+				"google/10": randomBytes(t, 100<<10),
+				"apple/x.y": randomBytes(t, 3000),
+			}
+			f := openFile(t, dir, tt.key(t))
+			for k, v := range values {
+				if err := f.Set(k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A second File (as another process would) reads the same values.
+			g := openFile(t, dir, tt.key(t))
+			for k, v := range values {
+				got, err := g.Get(k)
+				if err != nil || !bytes.Equal(got, v) {
+					t.Fatalf("Get(%s) = %d bytes, %v; want %d bytes", k, len(got), err, len(v))
+				}
+			}
+			if keys, err := g.List("github/"); err != nil || !slices.Equal(keys, []string{"github/1", "github/2"}) {
+				t.Fatalf("List = %q, %v", keys, err)
+			}
+			if err := g.Set("github/1", []byte("rotated")); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := f.Get("github/1"); err != nil || string(got) != "rotated" {
+				t.Fatalf("after overwrite Get = %q, %v", got, err)
+			}
+			if err := f.Delete("github/1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Delete("github/1"); err != nil {
+				t.Fatalf("deleting an absent key: %v", err)
+			}
+			if _, err := g.Get("github/1"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+			}
+			if keys, err := g.List(""); err != nil || !slices.Equal(keys, []string{"apple/x.y", "github/2", "google/10"}) {
+				t.Fatalf("List = %q, %v", keys, err)
+			}
+		})
+	}
+}
+
+func TestFileMissingIsEmpty(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "absent")
+	f := openFile(t, dir, rawKey(t, 1))
+	if _, err := f.Get("a/b"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get: %v, want ErrNotFound", err)
+	}
+	if keys, err := f.List(""); err != nil || len(keys) != 0 {
+		t.Fatalf("List = %q, %v", keys, err)
+	}
+	if err := f.Delete("a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.Path()); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Delete on an empty vault wrote a file: %v", err)
+	}
+	if _, err := OpenFile(dir, Key{}); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("OpenFile without a key: %v, want ErrNoKey", err)
+	}
+}
+
+func TestFileWrongKey(t *testing.T) {
+	tests := []struct {
+		name        string
+		create, use func(t testing.TB) Key
+		mention     string
+	}{
+		{"other raw key", func(t testing.TB) Key { return rawKey(t, 1) }, func(t testing.TB) Key { return rawKey(t, 2) }, ""},
+		{"other passphrase", func(t testing.TB) Key { return passKey(t, "right") }, func(t testing.TB) Key { return passKey(t, "wrong") }, ""},
+		{"raw key on passphrase vault", func(t testing.TB) Key { return passKey(t, "right") }, func(t testing.TB) Key { return rawKey(t, 1) }, EnvVaultPassphrase},
+		{"passphrase on raw-key vault", func(t testing.TB) Key { return rawKey(t, 1) }, func(t testing.TB) Key { return passKey(t, "p") }, EnvVaultKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := openFile(t, dir, tt.create(t)).Set("a/b", []byte("secret")); err != nil {
+				t.Fatal(err)
+			}
+			before, err := os.ReadFile(filepath.Join(dir, FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := openFile(t, dir, tt.use(t))
+			got, err := f.Get("a/b")
+			if !errors.Is(err, ErrDecrypt) || got != nil {
+				t.Fatalf("Get = %q, %v; want nil, ErrDecrypt", got, err)
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("error %q does not mention %s", err, tt.mention)
+			}
+			if _, err := f.List(""); !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("List: %v, want ErrDecrypt", err)
+			}
+			if err := f.Set("c/d", []byte("x")); !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("Set: %v, want ErrDecrypt", err)
+			}
+			if err := f.Delete("a/b"); !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("Delete: %v, want ErrDecrypt", err)
+			}
+			after, err := os.ReadFile(filepath.Join(dir, FileName))
+			if err != nil || !bytes.Equal(before, after) {
+				t.Fatalf("a write with the wrong key changed the vault file (%v)", err)
+			}
+		})
+	}
+}
+
+// TestFileTampered flips every byte of the file, header and ciphertext
+// alike, and truncates and extends it: each must be ErrDecrypt and no value.
+func TestFileTampered(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		key  Key
+	}{
+		{"raw key", rawKey(t, 1)},
+		{"passphrase", passKey(t, "pw")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := openFile(t, dir, tt.key)
+			if err := f.Set("a/b", []byte("secret value")); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, FileName)
+			good, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, data []byte) {
+				t.Helper()
+				if err := os.WriteFile(path, data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				got, err := openFile(t, dir, tt.key).Get("a/b")
+				if !errors.Is(err, ErrDecrypt) || got != nil {
+					t.Fatalf("%s: Get = %q, %v; want nil, ErrDecrypt", what, got, err)
+				}
+			}
+			for i := range good {
+				for _, bit := range []byte{0x01, 0x80} {
+					bad := bytes.Clone(good)
+					bad[i] ^= bit
+					check(fmt.Sprintf("byte %d ^ %#x", i, bit), bad)
+				}
+			}
+			for _, n := range []int{0, 1, 8, 10, len(good) / 2, len(good) - 1} {
+				check(fmt.Sprintf("truncated to %d", n), good[:n])
+			}
+			check("extended", append(bytes.Clone(good), 0))
+		})
+	}
+}
+
+func TestFileHeaderParamsAreBounded(t *testing.T) {
+	hdr := fileHeader{kdf: kdfArgon2id, params: Argon2Params{Time: 1, MemoryKiB: 1 << 30, Threads: 1}, salt: make([]byte, 16), nonce: make([]byte, 24)}
+	data := append(hdr.encode(), make([]byte, 16)...)
+	if _, _, err := parseHeader(data); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("1 TiB of Argon2 memory accepted: %v", err)
+	}
+	if _, err := OpenFile(t.TempDir(), passKey(t, "p"), WithArgon2Params(Argon2Params{Time: 0, MemoryKiB: 64, Threads: 1})); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("zero-pass Argon2 accepted: %v", err)
+	}
+}
+
+func TestFileDefaultArgon2Params(t *testing.T) {
+	dir := t.TempDir()
+	f, err := OpenFile(dir, passKey(t, "pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("a/b", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := parseHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.kdf != kdfArgon2id || h.params != DefaultArgon2Params() || len(h.salt) != saltSize {
+		t.Fatalf("header kdf=%d params=%+v salt=%d bytes", h.kdf, h.params, len(h.salt))
+	}
+	// Another vault gets another salt.
+	dir2 := t.TempDir()
+	f2, _ := OpenFile(dir2, passKey(t, "pw"), WithArgon2Params(testArgon2))
+	if err := f2.Set("a/b", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	data2, _ := os.ReadFile(filepath.Join(dir2, FileName))
+	h2, _, err := parseHeader(data2)
+	if err != nil || bytes.Equal(h.salt, h2.salt) {
+		t.Fatalf("two vaults share a salt (%v)", err)
+	}
+	if got, err := f.Get("a/b"); err != nil || string(got) != "v" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+}
+
+func TestFilePermissions(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix permission bits")
+	}
+	base := t.TempDir()
+	dir := filepath.Join(base, "state", "authcli")
+	f := openFile(t, dir, rawKey(t, 1))
+	if err := f.Set("a/b", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]fs.FileMode{
+		filepath.Join(base, "state"):         0o700,
+		dir:                                  0o700,
+		filepath.Join(dir, FileName):         0o600,
+		filepath.Join(dir, FileName+".lock"): 0o600,
+	} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %04o, want %04o", path, got, want)
+		}
+	}
+
+	// A vault file other users can read is refused, with the fix.
+	vaultFile := filepath.Join(dir, FileName)
+	if err := os.Chmod(vaultFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.Get("a/b")
+	if !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "chmod 600 "+vaultFile) {
+		t.Fatalf("Get of a 0644 vault: %v", err)
+	}
+	if err := f.Set("a/c", []byte("v")); !errors.Is(err, ErrPermissions) {
+		t.Fatalf("Set on a 0644 vault: %v", err)
+	}
+	if err := os.Chmod(vaultFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// So is a directory other users can write to; one they can only list
+	// is accepted.
+	for _, tt := range []struct {
+		mode fs.FileMode
+		ok   bool
+	}{{0o777, false}, {0o770, false}, {0o702, false}, {0o755, true}, {0o750, true}, {0o700, true}} {
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		g, err := OpenFile(dir, rawKey(t, 1))
+		if !tt.ok {
+			if !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "chmod 700 "+dir) {
+				t.Fatalf("OpenFile on a %04o directory: %v", tt.mode, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("OpenFile on a %04o directory: %v", tt.mode, err)
+		}
+		if got, err := g.Get("a/b"); err != nil || string(got) != "v" {
+			t.Fatalf("Get in a %04o directory: %q, %v", tt.mode, got, err)
+		}
+	}
+}
+
+// TestFileNoPlaintextOnDisk checks that neither the value nor its base64
+// appears in any file, and that no temp file is left behind.
+func TestFileNoPlaintextOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	secret := []byte("rt-SUPER-SECRET-refresh-token-4f1c")
+	for _, key := range []Key{rawKey(t, 1), passKey(t, "pw")} {
+		sub := filepath.Join(dir, fmt.Sprint(len(key.passphrase)))
+		f := openFile(t, sub, key)
+		for i := 0; i < 3; i++ {
+			if err := f.Set(fmt.Sprintf("p/%d", i), secret); err != nil {
+				t.Fatal(err)
+			}
+		}
+		entries, err := os.ReadDir(sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+			data, err := os.ReadFile(filepath.Join(sub, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, needle := range [][]byte{secret, []byte(base64.StdEncoding.EncodeToString(secret)), []byte("SUPER-SECRET")} {
+				if bytes.Contains(data, needle) {
+					t.Fatalf("%s contains the secret in plaintext", e.Name())
+				}
+			}
+		}
+		if want := []string{FileName, FileName + ".lock"}; !slices.Equal(names, want) {
+			t.Fatalf("directory holds %q, want %q", names, want)
+		}
+	}
+}
+
+// TestFileWritersAcrossProcesses runs several processes writing different
+// keys at once: every write must survive (the lock holds and each writer
+// re-reads under it).
+func TestFileWritersAcrossProcesses(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  string
+		key  Key
+	}{
+		{"raw key", EnvVaultKey + "=" + base64.StdEncoding.EncodeToString(testRawKey), mustKey(KeyFromBytes(testRawKey))},
+		{"passphrase", EnvVaultPassphrase + "=shared secret", mustKey(KeyFromPassphrase("shared secret"))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			const procs, each = 4, 10
+			runChildren(t, procs, "file-writer", childDirEnv+"="+dir, childNEnv+"="+fmt.Sprint(each), tt.env)
+			f := openFile(t, dir, tt.key)
+			keys, err := f.List("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != procs*each {
+				t.Fatalf("vault has %d keys, want %d (lost updates)", len(keys), procs*each)
+			}
+			for p := 0; p < procs; p++ {
+				for i := 0; i < each; i++ {
+					id := fmt.Sprint(p)
+					if got, err := f.Get(workerKey(id, i)); err != nil || !bytes.Equal(got, workerValue(id, i)) {
+						t.Fatalf("%s: %q, %v", workerKey(id, i), got, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFileReadByAnotherProcess writes here and reads through Open in another
+// process, as `authcli login` and a later `authcli token` would.
+func TestFileReadByAnotherProcess(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  string
+		key  Key
+	}{
+		{"raw key", EnvVaultKey + "=" + base64.StdEncoding.EncodeToString(testRawKey), mustKey(KeyFromBytes(testRawKey))},
+		{"passphrase", EnvVaultPassphrase + "=pass phrase", mustKey(KeyFromPassphrase("pass phrase"))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			value := randomBytes(t, 4000)
+			if err := openFile(t, dir, tt.key).Set("github/42", value); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runChild1(t, "get", childDirEnv+"="+dir, childKeyEnv+"=github/42", EnvVault+"=file", tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != base64.StdEncoding.EncodeToString(value) {
+				t.Fatalf("other process read %d chars, want the value", len(out))
+			}
+		})
+	}
+}
+
+func mustKey(k Key, err error) Key {
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func TestDecodeRecordsRejects(t *testing.T) {
+	entry := func(b []byte, k, v string) []byte {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		return append(b, v...)
+	}
+	valid := entry(entry([]byte{2}, "a/1", "x"), "a/2", "y")
+	if m, err := decodeRecords(valid); err != nil || len(m) != 2 {
+		t.Fatalf("valid records: %v, %v", m, err)
+	}
+	tests := map[string][]byte{
+		"empty input":       {},
+		"trailing byte":     append(bytes.Clone(valid), 0),
+		"count too high":    append([]byte{3}, valid[1:]...),
+		"unsorted":          entry(entry([]byte{2}, "a/2", "x"), "a/1", "y"),
+		"duplicate":         entry(entry([]byte{2}, "a/1", "x"), "a/1", "y"),
+		"non-minimal count": append([]byte{0x82, 0x00}, valid[1:]...),
+		"bad name":          entry([]byte{1}, "a#1", "x"),
+		"value overflows":   append(entry([]byte{1}, "a/1", ""), 5),
+	}
+	for name, data := range tests {
+		if _, err := decodeRecords(data); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+}
