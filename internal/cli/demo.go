@@ -15,7 +15,9 @@ import (
 
 type demoOptions struct {
 	*globalOptions
-	User string
+	User  string
+	Serve bool
+	Addr  string
 }
 
 func newDemoCmd(env *Env, g *globalOptions) *cobra.Command {
@@ -37,6 +39,8 @@ part itself and says so.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.User, "user", "", "demo user to sign in as when authcli plays the browser (ada@example.com, grace@example.com, alan@example.com)")
+	cmd.Flags().BoolVar(&opts.Serve, "serve", false, "only run the demo provider until Ctrl-C, to try login, status and logout with a config")
+	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "with --serve: loopback address for the demo provider")
 	return cmd
 }
 
@@ -51,11 +55,14 @@ func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer slog.SetDefault(prev)
 	}
-	idp, err := devidp.Start(devidp.Options{})
+	idp, err := devidp.Start(devidp.Options{Addr: opts.Addr})
 	if err != nil {
-		return fmt.Errorf("start the demo provider: %w", err)
+		return usageErrorf("cannot start the demo provider on %s: %s", opts.Addr, sentence(err))
 	}
 	defer idp.Close()
+	if opts.Serve {
+		return serveDemo(ctx, env, idp)
+	}
 	fmt.Fprintf(env.Err, "Started the demo OpenID provider at %s (this machine only; it stops when the demo ends).\n", idp.Issuer())
 
 	p := flow.Provider{
@@ -105,4 +112,24 @@ func demoOpener(env *Env, open flow.Opener, user string) flow.Opener {
 		}()
 		return nil
 	}
+}
+
+// serveDemo keeps the demo provider up for use with a real config, and
+// prints the lines to put in it.
+func serveDemo(ctx context.Context, env *Env, idp *devidp.Server) error {
+	fmt.Fprintf(env.Out, `# The demo OpenID provider is running; add this to your config file
+# (or save it and point AUTHCLI_CONFIG at it), then: authcli login demo
+[providers.demo]
+kind = "oidc"
+display_name = "authcli demo"
+issuer = %q
+client_id = %q
+trust_email_verified = true
+`, idp.Issuer(), devidp.DemoClientID)
+	fmt.Fprintln(env.Err, "Serving until Ctrl-C. Its tokens and keys vanish when it stops, so identities signed in to it will need a new sign-in.")
+	<-ctx.Done()
+	st := idp.Stats()
+	fmt.Fprintf(env.Err, "Stopped. The provider saw %d code exchanges, %d refreshes (%d reused refresh tokens), %d revocations.\n",
+		st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected, st.Revocations)
+	return nil
 }

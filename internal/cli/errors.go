@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/vault"
 )
 
 // Exit codes of ../shared/CLI.md.
@@ -65,10 +67,32 @@ func describe(err error) (int, string) {
 			return ExitSignIn, sentence(err) + "; sign in again with authcli login"
 		}
 		return ExitFailure, sentence(err) + "; check the provider settings in the config, then try again"
+	case errors.Is(err, accounts.ErrNeedsLink):
+		return ExitNeedsLink, sentence(err) + " (or sign in again with --yes); nothing was stored"
+	case errors.Is(err, accounts.ErrNotFound):
+		if strings.Contains(err.Error(), "authcli login") {
+			return ExitSignIn, sentence(err)
+		}
+		return ExitSignIn, sentence(err) + "; sign in with authcli login PROVIDER"
+	case errors.Is(err, accounts.ErrLastIdentity), errors.Is(err, accounts.ErrAmbiguous),
+		errors.Is(err, accounts.ErrLinkedElsewhere), errors.Is(err, accounts.ErrNoAccount), errors.Is(err, accounts.ErrInvalid):
+		return ExitUsage, sentence(err)
+	case isVaultError(err):
+		code, msg := describe(vaultError(err))
+		return code, msg
 	case isSecurityRefusal(err):
 		return ExitFailure, "sign-in refused: " + sentence(err) + "; nothing was stored (check the issuer and client_id in the config, and report it if they are right)"
 	}
 	return ExitFailure, sentence(err)
+}
+
+func isVaultError(err error) bool {
+	for _, target := range []error{vault.ErrUnavailable, vault.ErrDecrypt, vault.ErrNoKey, vault.ErrPermissions, vault.ErrCorrupt} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }
 
 func isSecurityRefusal(err error) bool {

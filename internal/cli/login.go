@@ -38,31 +38,47 @@ address of this machine. PROVIDER defaults to default_provider in the config.`,
 }
 
 func runLogin(ctx context.Context, env *Env, opts *loginOptions) error {
-	if err := opts.validate(); err != nil {
+	return signInAndSave(ctx, env, opts.globalOptions, opts.Provider, "")
+}
+
+// signInAndSave is login and link: sign in, then store per the accounts
+// rules. linkTo names the account for an explicit link.
+func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, linkTo string) error {
+	if err := g.validate(); err != nil {
 		return err
 	}
-	cfg, err := opts.loadConfig(env)
+	cfg, err := g.loadConfig(env)
 	if err != nil {
 		return err
 	}
-	pc, err := cfg.Provider(opts.Provider)
+	pc, err := cfg.Provider(provider)
 	if err != nil {
 		return err
 	}
-	fp, err := flowProvider(pc, opts.globalOptions)
+	fp, err := flowProvider(pc, g)
+	if err != nil {
+		return err
+	}
+	keeper, err := openKeeper(env)
 	if err != nil {
 		return err
 	}
 	var open flow.Opener
-	if !opts.NoBrowser {
+	if !g.NoBrowser {
 		open = env.opener()
 	}
-	res, err := signIn(ctx, env, opts.globalOptions, fp, open)
+	res, err := signIn(ctx, env, g, fp, open)
+	if err != nil {
+		return err
+	}
+	in := signInFor(pc, g.Account, res)
+	r, err := keeper.Save(in, signInRecord(res), linkTo, confirmLink(env, g, pc.Name, in))
 	if err != nil {
 		return err
 	}
 	printSignedIn(env.Out, pc.DisplayName, res, env.now())
-	fmt.Fprintln(env.Err, "Tokens are not stored yet in this version: they were used for this sign-in only.")
+	st, _ := keeper.Store.Load()
+	fmt.Fprintln(env.Err, describeOutcome(r, pc.Name, st))
 	return nil
 }
 

@@ -74,6 +74,9 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	code, msg := describe(err)
+	if msg == "" {
+		return code // exec: the child already spoke
+	}
 	fmt.Fprintf(env.Err, "authcli: %s.\n", msg)
 	if g := globalsOf(root); g != nil && g.Verbose {
 		if inner := errors.Unwrap(err); inner != nil && inner.Error() != msg {
@@ -119,6 +122,12 @@ Try it offline first: authcli demo`,
 
 	root.AddCommand(
 		newLoginCmd(env, g),
+		newLinkCmd(env, g),
+		newUnlinkCmd(env, g),
+		newStatusCmd(env, g),
+		newLogoutCmd(env, g),
+		newTokenCmd(env, g),
+		newExecCmd(env, g),
 		newDemoCmd(env, g),
 		newProvidersCmd(env, g),
 		newVersionCmd(env),

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authcli/authcli/internal/tokens"
+)
+
+type execOptions struct {
+	*globalOptions
+	Provider string
+	EnvVar   string
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func newExecCmd(env *Env, g *globalOptions) *cobra.Command {
+	opts := &execOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "exec [--provider P] [--env VAR] -- COMMAND [ARG...]",
+		Short: "Run a command with a fresh access token in its environment",
+		Long: `Runs COMMAND with a fresh access token in the environment variable VAR
+(default AUTHCLI_ACCESS_TOKEN), never in its arguments, and exits with the
+command's exit code.`,
+		Example: "  authcli exec --provider corp -- terraform plan\n  authcli exec --env GITHUB_TOKEN --provider github -- gh repo list",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExec(cmd.Context(), env, opts, args)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Provider, "provider", "", "provider whose token to use (default: default_provider)")
+	cmd.Flags().StringVar(&opts.EnvVar, "env", "AUTHCLI_ACCESS_TOKEN", "environment variable that receives the token")
+	return cmd
+}
+
+func runExec(ctx context.Context, env *Env, opts *execOptions, args []string) error {
+	if !envName.MatchString(opts.EnvVar) {
+		return usageErrorf("--env %q is not a valid environment variable name", opts.EnvVar)
+	}
+	rec, err := freshToken(ctx, env, opts.globalOptions, opts.Provider, tokens.Want{MinTTL: time.Minute})
+	if err != nil {
+		return err
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		return usageErrorf("cannot run %s: %s", args[0], sentence(err))
+	}
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.In, env.Out, env.Err
+	cmd.Env = append(os.Environ(), opts.EnvVar+"="+rec.AccessToken)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		// The child's exit code is ours; it already said what went wrong.
+		return &exitError{code: ee.ExitCode(), err: err}
+	}
+	if err != nil {
+		return &exitError{code: ExitFailure, err: err, msg: "cannot run " + args[0] + ": " + sentence(err)}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/vault"
+)
+
+// Keeper ties the accounts store (who) to the vault (their tokens). The CLI
+// and the TUI both go through it, so the rules live in one place.
+type Keeper struct {
+	Store *accounts.Store
+	Vault vault.Vault
+	Now   func() time.Time
+}
+
+func (k *Keeper) now() time.Time {
+	if k.Now != nil {
+		return k.Now()
+	}
+	return time.Now()
+}
+
+// Confirm asks the person whether a new identity may join the account the
+// resolution names (CLI.md sign-in outcome 3). It returns false to refuse.
+type Confirm func(r accounts.Resolution) (bool, error)
+
+// Save stores a completed sign-in: its tokens in the vault, the identity in
+// the accounts store, following the three outcomes. With linkTo set the
+// identity is linked to that account (authcli link). A NeedsLink outcome is
+// only linked when confirm says yes; otherwise Save returns the accounts
+// package's ErrNeedsLink error and stores nothing.
+func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, error) {
+	st, err := k.Store.Load()
+	if err != nil {
+		return accounts.Resolution{}, err
+	}
+	key := accounts.Identity{Provider: in.Provider, Subject: in.Profile.Subject}.Key()
+	_, _, wasKnown := st.Owner(in.Provider, in.Profile.Subject)
+
+	r := st.Resolve(in)
+	link := linkTo != ""
+	switch {
+	case link:
+		// Check before anything is written: a refused link stores nothing.
+		if err := st.Clone().Link(in, linkTo, k.now()); err != nil {
+			return r, err
+		}
+		r = accounts.Resolution{Outcome: accounts.Linked, Account: linkTo}
+	case r.Outcome == accounts.NeedsLink:
+		ok := false
+		if confirm != nil {
+			if ok, err = confirm(r); err != nil {
+				return r, err
+			}
+		}
+		if !ok {
+			return r, st.Clone().Apply(in, r, k.now())
+		}
+		link = true
+		r = accounts.Resolution{Outcome: accounts.Linked, Account: r.Account}
+	}
+
+	rec.UpdatedAt = k.now().UTC()
+	b, err := rec.Encode()
+	if err != nil {
+		return r, fmt.Errorf("encode tokens: %w", err)
+	}
+	if err := k.Vault.Set(key, b); err != nil {
+		return r, fmt.Errorf("store the tokens: %w", err)
+	}
+	err = k.Store.Update(func(st *accounts.State) error {
+		if link {
+			return st.Link(in, r.Account, k.now())
+		}
+		return st.Apply(in, r, k.now())
+	})
+	if err != nil {
+		if !wasKnown {
+			// The identity was not recorded: its tokens must not linger.
+			_ = k.Vault.Delete(key)
+		}
+		return r, err
+	}
+	return r, nil
+}
+
+// Tokens returns the stored record of an identity.
+func (k *Keeper) Tokens(id accounts.Identity) (Record, error) {
+	b, err := k.Vault.Get(id.Key())
+	if err != nil {
+		return Record{}, err
+	}
+	return Decode(b)
+}
+
+// Revoker revokes an identity's tokens at its provider.
+type Revoker func(id accounts.Identity, rec Record) error
+
+// ErrRevocation wraps a failed revocation: the local tokens were deleted
+// anyway, and the caller says so.
+var ErrRevocation = errors.New("the provider did not confirm the revocation")
+
+// Unlink removes an identity from its account (refusing the last one),
+// revokes its tokens at the provider, and deletes them locally even when
+// the revocation fails; that failure comes back wrapped in ErrRevocation.
+func (k *Keeper) Unlink(account, provider, subject string, revoke Revoker) (accounts.Identity, error) {
+	var removed accounts.Identity
+	err := k.Store.Update(func(st *accounts.State) error {
+		var err error
+		removed, err = st.Unlink(account, provider, subject)
+		return err
+	})
+	if err != nil {
+		return removed, err
+	}
+	return removed, k.forget(removed, revoke)
+}
+
+// Logout revokes and deletes the tokens of each identity and marks it as
+// needing a sign-in; the identities stay on their accounts.
+func (k *Keeper) Logout(ids []accounts.Identity, revoke Revoker) error {
+	var errs []error
+	for _, id := range ids {
+		if err := k.forget(id, revoke); err != nil {
+			errs = append(errs, err)
+		}
+		err := k.Store.Update(func(st *accounts.State) error {
+			return st.MarkNeedsSignIn(id.Provider, id.Subject)
+		})
+		if err != nil && !errors.Is(err, accounts.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// forget revokes (when there is something to revoke) and deletes locally.
+func (k *Keeper) forget(id accounts.Identity, revoke Revoker) error {
+	var revokeErr error
+	rec, err := k.Tokens(id)
+	switch {
+	case err == nil && revoke != nil:
+		if err := revoke(id, rec); err != nil {
+			revokeErr = fmt.Errorf("%w for %s: %w", ErrRevocation, id.Key(), err)
+		}
+	case err != nil && !errors.Is(err, vault.ErrNotFound) && !errors.Is(err, ErrBadRecord):
+		return err
+	}
+	if err := k.Vault.Delete(id.Key()); err != nil {
+		return fmt.Errorf("delete the tokens of %s: %w", id.Key(), err)
+	}
+	return revokeErr
+}

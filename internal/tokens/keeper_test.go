@@ -1,0 +1,180 @@
+package tokens
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/vault"
+)
+
+func newKeeper(t *testing.T) *Keeper {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := vault.KeyFromBytes(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.OpenFile(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	return &Keeper{Store: accounts.OpenStore(dir), Vault: v, Now: func() time.Time { return now }}
+}
+
+func signIn(provider, subject, email string, trusted bool) accounts.SignIn {
+	return accounts.SignIn{
+		Provider:           provider,
+		Profile:            accounts.Profile{Subject: subject, Email: email, EmailVerified: true},
+		TrustEmailVerified: trusted,
+	}
+}
+
+func rec(access string) Record {
+	return Record{AccessToken: access, RefreshToken: "rt-" + access, Expiry: time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)}
+}
+
+func TestKeeperSaveOutcomes(t *testing.T) {
+	k := newKeeper(t)
+	r, err := k.Save(signIn("google", "g1", "ada@example.com", true), rec("a1"), "", nil)
+	if err != nil || r.Outcome != accounts.Created || r.Account != "ada" {
+		t.Fatalf("first sign-in: %+v %v", r, err)
+	}
+	// Same identity again: known, tokens replaced.
+	r, err = k.Save(signIn("google", "g1", "ada@example.com", true), rec("a2"), "", nil)
+	if err != nil || r.Outcome != accounts.Known {
+		t.Fatalf("second sign-in: %+v %v", r, err)
+	}
+	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "a2" {
+		t.Errorf("tokens not replaced: %v", got)
+	}
+
+	// Outcome 3 refused (no confirmation): nothing stored anywhere.
+	asked := 0
+	_, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.Resolution) (bool, error) { asked++; return false, nil })
+	if !errors.Is(err, accounts.ErrNeedsLink) || asked != 1 {
+		t.Fatalf("needs-link: err %v asked %d", err, asked)
+	}
+	if _, err := k.Vault.Get("github/7"); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("refused link left tokens in the vault: %v", err)
+	}
+	// Confirmed: linked to ada.
+	r, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.Resolution) (bool, error) { return true, nil })
+	if err != nil || r.Outcome != accounts.Linked || r.Account != "ada" {
+		t.Fatalf("confirmed link: %+v %v", r, err)
+	}
+	st, _ := k.Store.Load()
+	if a, _ := st.Account("ada"); len(a.Identities) != 2 {
+		t.Errorf("ada has %d identities", len(a.Identities))
+	}
+
+	// Untrusted provider with the same email: a separate account, never merged.
+	r, err = k.Save(signIn("corp", "c1", "ada@example.com", false), rec("c1"), "", func(accounts.Resolution) (bool, error) {
+		t.Error("asked to confirm a link for an untrusted provider")
+		return true, nil
+	})
+	if err != nil || r.Outcome != accounts.Created || r.Account == "ada" {
+		t.Fatalf("untrusted: %+v %v", r, err)
+	}
+}
+
+func TestKeeperLinkRefusedWhenLinkedElsewhere(t *testing.T) {
+	k := newKeeper(t)
+	mustSave := func(in accounts.SignIn, linkTo string) {
+		t.Helper()
+		if _, err := k.Save(in, rec("x"), linkTo, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSave(signIn("google", "g1", "ada@example.com", false), "")
+	mustSave(signIn("google", "g2", "bob@example.com", false), "")
+	before, _ := k.Vault.Get("google/g1")
+	_, err := k.Save(signIn("google", "g1", "ada@example.com", false), rec("new"), "bob", nil)
+	if !errors.Is(err, accounts.ErrLinkedElsewhere) {
+		t.Fatalf("err = %v, want ErrLinkedElsewhere", err)
+	}
+	if after, _ := k.Vault.Get("google/g1"); string(after) != string(before) {
+		t.Error("a refused link replaced the stored tokens")
+	}
+}
+
+func TestKeeperUnlinkAndLogout(t *testing.T) {
+	k := newKeeper(t)
+	if _, err := k.Save(signIn("google", "g1", "ada@example.com", true), rec("a1"), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "ada", nil); err != nil {
+		t.Fatal(err)
+	}
+	var revoked []string
+	revoke := func(id accounts.Identity, r Record) error {
+		revoked = append(revoked, id.Key()+"="+r.RefreshToken)
+		return errors.New("provider down")
+	}
+	id, err := k.Unlink("ada", "github", "", revoke)
+	if id.Key() != "github/7" || !errors.Is(err, ErrRevocation) {
+		t.Fatalf("unlink: %v %v", id, err)
+	}
+	if _, err := k.Vault.Get("github/7"); !errors.Is(err, vault.ErrNotFound) {
+		t.Error("tokens kept after unlink whose revocation failed")
+	}
+	if _, err := k.Unlink("ada", "google", "", revoke); !errors.Is(err, accounts.ErrLastIdentity) {
+		t.Fatalf("unlink last: %v", err)
+	}
+	if _, err := k.Vault.Get("google/g1"); err != nil {
+		t.Error("refused unlink deleted tokens")
+	}
+	if err := k.Logout([]accounts.Identity{{Provider: "google", Subject: "g1"}}, func(accounts.Identity, Record) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := k.Vault.List(""); len(keys) != 0 {
+		t.Errorf("vault after logout: %v", keys)
+	}
+	st, _ := k.Store.Load()
+	_, gid, _ := st.Owner("google", "g1")
+	if !gid.NeedsSignIn {
+		t.Error("identity not marked as needing sign-in")
+	}
+	if strings.Join(revoked, ",") != "github/7=rt-b1" {
+		t.Errorf("revoked %v", revoked)
+	}
+}
+
+func TestRecordNeverPrintsTokens(t *testing.T) {
+	r := Record{AccessToken: "secret-at", RefreshToken: "secret-rt", IDToken: "secret-id"}
+	for _, s := range []string{r.String(), r.GoString()} {
+		if strings.Contains(s, "secret") {
+			t.Errorf("record printed a token: %s", s)
+		}
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	good, _ := rec("a").Encode()
+	f.Add(good)
+	f.Add([]byte(`{"v":1}`))
+	f.Add([]byte(`{"v":2,"access_token":"x"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadRecord) {
+				t.Fatalf("error %v is not ErrBadRecord", err)
+			}
+			return
+		}
+		if r.Version != RecordVersion || (r.AccessToken == "" && r.RefreshToken == "") {
+			t.Fatalf("accepted an incomplete record: %v", r)
+		}
+		again, err := r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+	})
+}
