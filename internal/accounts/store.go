@@ -1,0 +1,243 @@
+package accounts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// FileName is the store's file inside the state directory; the lock file is
+// FileName + ".lock" beside it.
+const FileName = "accounts.json"
+
+// tempPattern names in-flight writes; any such file found while holding the
+// lock was left by a writer that died, and is removed.
+const (
+	tempPrefix  = "." + FileName + "."
+	tempPattern = tempPrefix + "*.tmp"
+)
+
+// Store is accounts.json in a state directory. Readers never lock: every
+// write replaces the file with rename, so a reader sees the old or the new
+// state whole. Writers serialise on a lock file beside it, across processes
+// and across goroutines sharing the Store.
+type Store struct {
+	dir  string
+	path string
+	mu   sync.Mutex
+}
+
+// OpenStore returns the store for dir ($AUTHCLI_STATE_DIR). Nothing is
+// touched until Load or Update.
+func OpenStore(dir string) *Store {
+	return &Store{dir: dir, path: filepath.Join(dir, FileName)}
+}
+
+// Path is the accounts.json path, for messages.
+func (s *Store) Path() string { return s.path }
+
+// Load reads the state. A missing file is the empty state; a file that does
+// not parse or breaks the invariants is an ErrCorrupt error naming the file,
+// never an empty state (which would lose every account on the next write).
+func (s *Store) Load() (*State, error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{Version: SchemaVersion}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read accounts store: %w", err)
+	}
+	st, err := decodeState(data)
+	if err != nil {
+		return nil, &ruleError{kind: ErrCorrupt,
+			msg: fmt.Sprintf("accounts store %s is unusable (%v); repair it or move it aside", s.path, err)}
+	}
+	return st, nil
+}
+
+// Update changes the state under the lock: it takes the lock, re-reads the
+// file, runs fn, checks the invariants and writes atomically. If fn returns
+// an error nothing is written and that error is returned as is.
+func (s *Store) Update(fn func(*State) error) error {
+	return s.update(func(l *flock.Flock) error { return l.Lock() }, fn)
+}
+
+// UpdateContext is Update giving up when ctx ends while waiting for the lock.
+func (s *Store) UpdateContext(ctx context.Context, fn func(*State) error) error {
+	return s.update(func(l *flock.Flock) error {
+		ok, err := l.TryLockContext(ctx, 10*time.Millisecond)
+		if err == nil && !ok {
+			err = ctx.Err()
+		}
+		return err
+	}, fn)
+}
+
+func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	l := flock.New(s.path+".lock", flock.SetPermissions(0o600))
+	if err := lock(l); err != nil {
+		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
+	}
+	defer l.Unlock()
+	s.removeStaleTemps()
+
+	st, err := s.Load()
+	if err != nil {
+		return err
+	}
+	if err := fn(st); err != nil {
+		return err
+	}
+	data, err := encodeState(st)
+	if err != nil {
+		return fmt.Errorf("refusing to write accounts store %s: %w", s.path, err)
+	}
+	if err := writeAtomic(s.dir, s.path, data); err != nil {
+		return fmt.Errorf("write accounts store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// removeStaleTemps deletes temp files of writers that died mid-write. Only
+// called under the lock, when no live writer can own one.
+func (s *Store) removeStaleTemps() {
+	matches, _ := filepath.Glob(filepath.Join(s.dir, tempPattern))
+	for _, m := range matches {
+		_ = os.Remove(m)
+	}
+}
+
+// writeAtomic writes data to a temp file in dir, syncs it, renames it over
+// path and syncs dir, so a crash leaves the old or the new file.
+func writeAtomic(dir, path string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, tempPattern)
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for sync there; rename is durable enough
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// decodeState parses accounts.json and checks it as hostile input.
+func decodeState(data []byte) (*State, error) {
+	var st State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: data after the top-level object")
+	}
+	if st.Version != SchemaVersion {
+		if st.Version > SchemaVersion {
+			return nil, fmt.Errorf("schema version %d is newer than this authcli understands (%d); upgrade authcli", st.Version, SchemaVersion)
+		}
+		return nil, fmt.Errorf("schema version %d is not supported (want %d)", st.Version, SchemaVersion)
+	}
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// encodeState checks the invariants and renders the file.
+func encodeState(st *State) ([]byte, error) {
+	st.Version = SchemaVersion
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode accounts: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// check enforces the State invariants.
+func (st *State) check() error {
+	names := make(map[string]bool, len(st.Accounts))
+	keys := make(map[string]string)
+	for _, a := range st.Accounts {
+		if err := ValidateName(a.Name); err != nil {
+			return err
+		}
+		if names[a.Name] {
+			return fmt.Errorf("account %q appears twice", a.Name)
+		}
+		names[a.Name] = true
+		if len(a.Identities) == 0 {
+			return fmt.Errorf("account %q has no identity", a.Name)
+		}
+		for _, id := range a.Identities {
+			if err := validateID("provider", id.Provider); err != nil {
+				return fmt.Errorf("account %q: %w", a.Name, err)
+			}
+			if err := validateID("subject", id.Subject); err != nil {
+				return fmt.Errorf("account %q: %w", a.Name, err)
+			}
+			if other, dup := keys[id.Key()]; dup {
+				return fmt.Errorf("identity %s is on accounts %q and %q", id.Key(), other, a.Name)
+			}
+			keys[id.Key()] = a.Name
+		}
+	}
+	switch {
+	case len(st.Accounts) == 0 && st.Default != "":
+		return fmt.Errorf("default account %q does not exist", st.Default)
+	case len(st.Accounts) > 0 && !names[st.Default]:
+		return fmt.Errorf("default account %q does not exist", st.Default)
+	}
+	return nil
+}
