@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,10 +18,7 @@ import (
 func vaultModes(t *testing.T) map[string]func(r *run) vault.Vault {
 	modes := map[string]func(r *run) vault.Vault{
 		"file": func(r *run) vault.Vault {
-			key := make([]byte, 32)
-			_, _ = rand.Read(key)
-			r.setenv("AUTHCLI_VAULT=file", "AUTHCLI_VAULT_KEY="+base64.StdEncoding.EncodeToString(key))
-			return nil // opened after the run, with the same key
+			return nil // newRun's file vault, opened later with the same key
 		},
 	}
 	if os.Getenv("AUTHCLI_TEST_SECRET_SERVICE") == "1" {
@@ -189,6 +184,7 @@ trust_email_verified = true
 // TestKeyringUnavailable: no Secret Service → exit 5 and the way out.
 func TestKeyringUnavailable(t *testing.T) {
 	r := newRun(t).setenv("DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus"))
+	r.setenv("AUTHCLI_VAULT=keyring")
 	res := r.exec("status")
 	if res.code != 5 {
 		t.Fatalf("exit %d, want 5\n%s", res.code, res.stderr)

@@ -7,6 +7,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -62,6 +64,11 @@ func newRun(t *testing.T) *run {
 		"AUTHCLI_STATE_DIR=" + filepath.Join(dir, "state", "authcli"),
 		"BROWSERBOT_LOG=" + r.botLog,
 	}
+	// Hermetic by default: a file vault with a fresh key. Tests of the
+	// real keyring override this (vaultModes).
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	r.env = append(r.env, "AUTHCLI_VAULT=file", "AUTHCLI_VAULT_KEY="+base64.StdEncoding.EncodeToString(key))
 	return r
 }
 

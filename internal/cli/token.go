@@ -140,7 +140,8 @@ func freshToken(ctx context.Context, env *Env, g *globalOptions, provider string
 	rec, err := src.Fresh(ctx, id.Key(), want)
 	if errors.Is(err, tokens.ErrSignInRequired) {
 		return tokens.Record{}, &exitError{code: ExitSignIn, err: err,
-			msg: fmt.Sprintf("the %s tokens cannot be refreshed (%s); sign in again with: authcli login %s", provider, sentence(errors.Unwrap(err)), provider)}
+			msg: fmt.Sprintf("the %s tokens cannot be refreshed (%s); sign in again with: authcli login %s",
+				provider, strings.TrimPrefix(sentence(err), tokens.ErrSignInRequired.Error()+": "), provider)}
 	}
 	if err != nil && isVaultError(err) {
 		return tokens.Record{}, vaultError(err)

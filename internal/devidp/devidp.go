@@ -116,6 +116,9 @@ type Stats struct {
 	Revocations          int // revocation requests that revoked a known token
 	DeviceAuthorizations int // device authorization requests
 	UserinfoRequests     int // requests to the userinfo endpoint
+	// ClientCredentialsGrants counts client credentials token requests
+	// from authenticated confidential clients.
+	ClientCredentialsGrants int
 }
 
 // Choice is what PlayBrowser clicks on the login page.

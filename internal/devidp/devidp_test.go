@@ -18,6 +18,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // harness is one provider plus one loopback "client" listener.
@@ -892,5 +893,33 @@ func TestCloseIsBoundedAndIdempotent(t *testing.T) {
 	if resp, err := c.Get(issuer + "/.well-known/openid-configuration"); err == nil {
 		resp.Body.Close()
 		t.Error("server still answers after Close")
+	}
+}
+
+func TestClientCredentials(t *testing.T) {
+	s, err := Start(Options{Clients: []Client{DemoClient(), {ID: "robot", Secret: "robot-secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	good := clientcredentials.Config{ClientID: "robot", ClientSecret: "robot-secret", TokenURL: s.Issuer() + "/oauth/token", Scopes: []string{"api"}, AuthStyle: oauth2.AuthStyleInHeader}
+	tok, err := good.Token(ctx)
+	if err != nil {
+		t.Fatalf("client credentials: %v", err)
+	}
+	if tok.AccessToken == "" || tok.RefreshToken != "" || tok.Expiry.IsZero() {
+		t.Errorf("token: access %t refresh %t expiry %v", tok.AccessToken != "", tok.RefreshToken != "", tok.Expiry)
+	}
+	if s.Stats().ClientCredentialsGrants != 1 {
+		t.Errorf("stats: %+v", s.Stats())
+	}
+	for _, bad := range []clientcredentials.Config{
+		{ClientID: "robot", ClientSecret: "wrong", TokenURL: good.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
+		{ClientID: DemoClientID, ClientSecret: "", TokenURL: good.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+	} {
+		if _, err := bad.Token(ctx); err == nil {
+			t.Errorf("client %q with secret %q got a token", bad.ClientID, bad.ClientSecret)
+		}
 	}
 }

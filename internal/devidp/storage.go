@@ -470,6 +470,8 @@ func (s *storage) newGrantLocked(req op.TokenRequest) (*grant, error) {
 		s.counters.AuthCodeGrants++
 	case *op.DeviceAuthorizationState:
 		g.clientID, g.authTime = r.ClientID, r.AuthTime
+	case *machineRequest:
+		g = machineGrant(id, r, s.now())
 	default:
 		return nil, oidc.ErrUnsupportedGrantType()
 	}
