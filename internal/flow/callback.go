@@ -15,6 +15,10 @@ type callbackParams struct {
 	ErrorDescription string
 	ErrorURI         string
 	Iss              string
+	// form is the whole response, URL-encoded (a string keeps the struct
+	// comparable), for providers that send more than RFC 6749 defines:
+	// Apple's first-time user field. The listener sets it.
+	form string
 }
 
 // errBadCallback marks a request to the listener that is not a well-formed

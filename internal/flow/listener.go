@@ -123,6 +123,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		strayPage("The request is not a complete authorization response.").write(w)
 		return
 	}
+	p.form = values.Encode()
 	if !equalSecret(p.State, l.state) {
 		strayPage("The request's state does not match this sign-in.").write(w)
 		return

@@ -78,6 +78,9 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		return nil, errors.New("the provider has no authorization endpoint; set auth_url in the config")
 	}
 
+	if err := p.checkRelay(); err != nil {
+		return nil, err
+	}
 	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
 	ln, err := listen(p.RedirectHost, p.RedirectPort, p.RedirectPath, state)
 	if err != nil {
@@ -86,7 +89,11 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	defer ln.close()
 	l.logf("listening for the redirect on %s", ln.addr())
 
-	conf := p.oauth2Config(e, ln.redirectURI())
+	redirectURI, err := p.redirectURIFor(ln)
+	if err != nil {
+		return nil, err
+	}
+	conf := p.oauth2Config(e, redirectURI)
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
 	if e.Verifier != nil {
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
@@ -116,14 +123,17 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	}
 
 	stop := l.progress(ctx, stderr)
-	code, err := waitCode(ctx, ln, e)
+	cb, err := waitCallback(ctx, ln, e)
 	stop()
 	if err != nil {
 		ln.finish(failurePage(err.Error()))
 		return nil, err
 	}
 
-	res, err := l.complete(ctx, client, now, e, conf, code, verifier, nonce)
+	res, err := l.complete(ctx, client, now, e, conf, cb.Code, verifier, nonce)
+	if err == nil {
+		err = p.addCallbackClaims(res, cb.form)
+	}
 	if err != nil {
 		err = ctxErr(ctx, err)
 		ln.finish(failurePage(err.Error()))
@@ -137,27 +147,27 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-// waitCode waits for the genuine redirect. Forged or stray requests never
+// waitCallback waits for the genuine redirect. Forged or stray requests never
 // reach here: the listener answers them and keeps waiting.
-func waitCode(ctx context.Context, ln *listener, e *Endpoints) (string, error) {
+func waitCallback(ctx context.Context, ln *listener, e *Endpoints) (callbackParams, error) {
 	select {
 	case cb := <-ln.results:
 		// RFC 9207 §2.4: compare iss whenever it is present, and require it
 		// when the provider said it would send it.
 		if e.Issuer != "" {
-			if cb.Iss != "" && cb.Iss != e.Issuer {
-				return "", fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
+			if cb.Iss != "" && !e.issuerMatches(cb.Iss) {
+				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
 			}
 			if cb.Iss == "" && e.IssParameter {
-				return "", fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
+				return callbackParams{}, fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
 			}
 		}
 		if cb.Error != "" {
-			return "", &ProviderError{Stage: "authorization", Code: sanitize(cb.Error), Description: cb.ErrorDescription}
+			return callbackParams{}, &ProviderError{Stage: "authorization", Code: sanitize(cb.Error), Description: cb.ErrorDescription}
 		}
-		return cb.Code, nil
+		return cb, nil
 	case <-ctx.Done():
-		return "", ctxErr(ctx, ctx.Err())
+		return callbackParams{}, ctxErr(ctx, ctx.Err())
 	}
 }
 
@@ -177,45 +187,7 @@ func (l *Login) complete(ctx context.Context, client *http.Client, now func() ti
 	if err != nil {
 		return nil, tokenError("token", err)
 	}
-	if err := CheckToken(tok); err != nil {
-		return nil, err
-	}
-	claims := map[string]any{}
-	rawID, _ := tok.Extra("id_token").(string)
-	if e.Verifier != nil {
-		if rawID == "" {
-			return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
-		}
-		if claims, err = VerifyIDToken(ctx, e, l.Provider.ClientID, rawID, nonce, tok.AccessToken, now()); err != nil {
-			return nil, err
-		}
-	}
-	if e.Userinfo != "" {
-		info, err := fetchUserinfo(ctx, client, e.Userinfo, tok.AccessToken)
-		if err != nil {
-			return nil, err
-		}
-		if e.Verifier != nil {
-			if got, want := scalarString(info["sub"]), scalarString(claims["sub"]); got != want {
-				return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, sanitize(got), want)
-			}
-		}
-		for k, v := range info {
-			claims[k] = v
-		}
-	}
-	if len(claims) == 0 {
-		return nil, fmt.Errorf("%w: the provider has neither an ID token nor a userinfo endpoint; set userinfo_url", ErrUserinfo)
-	}
-	prof, err := NormalizeProfile(claims, l.Provider.Claims)
-	if err != nil {
-		return nil, err
-	}
-	scopes := conf.Scopes
-	if s, ok := tok.Extra("scope").(string); ok && s != "" {
-		scopes = strings.Fields(s)
-	}
-	return &Result{Token: tok, IDToken: rawID, Profile: prof, Scopes: scopes, Endpoints: e}, nil
+	return finishSignIn(ctx, client, now, l.Provider, e, conf.Scopes, tok, nonce)
 }
 
 // CheckToken refuses token responses authcli cannot use safely.
@@ -263,6 +235,11 @@ func VerifyIDToken(ctx context.Context, e *Endpoints, clientID, raw, nonce, acce
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrIDToken, err)
+	}
+	if e.issuerCheck != nil {
+		if err := e.issuerCheck.Token(e.discovered, idt.Issuer, claims); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrIDToken, err)
+		}
 	}
 	// With several audiences, azp must name us (Core §3.1.3.7 items 4-5).
 	if azp, ok := claims["azp"].(string); ok && len(idt.Audience) > 1 && azp != clientID {

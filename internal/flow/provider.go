@@ -40,6 +40,28 @@ type Provider struct {
 	RedirectPath string // default "/callback"
 
 	Claims ClaimMap // where the profile lives in userinfo JSON (plain OAuth 2.0)
+
+	// RedirectURI, when set, is the redirect URI sent to the provider instead
+	// of the loopback listener's: an HTTPS relay for providers that refuse
+	// loopback redirects (Apple). The relay forwards the browser to
+	// http://RedirectHost:RedirectPort/RedirectPath, so RedirectPort must be
+	// fixed.
+	RedirectURI string
+	// AuthStyle, when not AuthStyleAutoDetect, is how a confidential client
+	// authenticates at the token endpoint; providers that only take the
+	// secret in the body (Apple, Facebook, GitHub) set AuthStyleInParams.
+	AuthStyle oauth2.AuthStyle
+	// Profile, when set, replaces the userinfo GET (see ProfileFunc).
+	Profile ProfileFunc
+	// CallbackClaims, when set, reads claims from the authorization
+	// response's extra fields (see CallbackClaimsFunc).
+	CallbackClaims CallbackClaimsFunc
+	// IssuerCheck, when set, replaces the exact issuer comparison of
+	// discovery and ID tokens (see IssuerCheck).
+	IssuerCheck IssuerCheck
+	// Revoke, when set, revokes tokens at the provider; nil means the
+	// provider offers no revocation.
+	Revoke RevokeFunc
 }
 
 // Endpoints are a provider's resolved endpoints and ID token verifier.
@@ -55,10 +77,16 @@ type Endpoints struct {
 	IssParameter bool // RFC 9207 authorization_response_iss_parameter_supported
 	Verifier     *oidc.IDTokenVerifier
 	oidcProvider *oidc.Provider
+
+	// issuerCheck and discovered come from Provider.IssuerCheck: Verifier
+	// then skips its own issuer comparison and VerifyIDToken runs this one.
+	issuerCheck IssuerCheck
+	discovered  string
 }
 
 // discoveryExtras are discovery fields go-oidc does not expose directly.
 type discoveryExtras struct {
+	Issuer       string `json:"issuer"`
 	JWKSURI      string `json:"jwks_uri"`
 	Revocation   string `json:"revocation_endpoint"`
 	DeviceAuth   string `json:"device_authorization_endpoint"`
@@ -76,13 +104,25 @@ func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() t
 	ctx = oidc.ClientContext(ctx, client)
 	e := &Endpoints{Issuer: p.Issuer}
 	if p.Issuer != "" {
-		op, err := oidc.NewProvider(ctx, p.Issuer)
+		dctx := ctx
+		if p.IssuerCheck != nil {
+			// go-oidc's exact match would refuse a templated issuer; the
+			// announced one goes through IssuerCheck.Discovered instead.
+			dctx = oidc.InsecureIssuerURLContext(ctx, p.Issuer)
+		}
+		op, err := oidc.NewProvider(dctx, p.Issuer)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
 		}
 		var x discoveryExtras
 		if err := op.Claims(&x); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
+		}
+		if p.IssuerCheck != nil {
+			if err := p.IssuerCheck.Discovered(x.Issuer); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
+			}
+			e.issuerCheck, e.discovered = p.IssuerCheck, x.Issuer
 		}
 		ep := op.Endpoint()
 		e.Auth, e.Token, e.AuthStyle = ep.AuthURL, ep.TokenURL, ep.AuthStyle
@@ -118,7 +158,7 @@ func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() t
 		if e.JWKS == "" {
 			return nil, fmt.Errorf("%w: no jwks_uri", ErrDiscovery)
 		}
-		cfg := &oidc.Config{ClientID: p.ClientID, Now: now}
+		cfg := &oidc.Config{ClientID: p.ClientID, Now: now, SkipIssuerCheck: e.issuerCheck != nil}
 		if p.JWKSURL == "" {
 			// Signing algorithms come from discovery, filtered by go-oidc
 			// to asymmetric ones: "none" and HMAC never verify.
@@ -141,6 +181,8 @@ func (p Provider) oauth2Config(e *Endpoints, redirectURI string) *oauth2.Config 
 	switch {
 	case p.ClientSecret == "":
 		style = oauth2.AuthStyleInParams // public client: client_id in the body
+	case p.AuthStyle != oauth2.AuthStyleAutoDetect:
+		style = p.AuthStyle
 	case style == oauth2.AuthStyleAutoDetect:
 		style = oauth2.AuthStyleInHeader // RFC 6749 §2.3.1: servers must support Basic
 	}

@@ -1,0 +1,52 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// finishSignIn turns a token response into a Result. The browser and device
+// flows both end here so that an identity passes the same checks whichever
+// grant produced it: a usable bearer token, a verified ID token from OpenID
+// providers, a userinfo subject matching it, and a normalised profile.
+// nonce is empty for grants that send none (the device grant).
+func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time, p Provider, e *Endpoints, requested []string, tok *oauth2.Token, nonce string) (*Result, error) {
+	if err := CheckToken(tok); err != nil {
+		return nil, err
+	}
+	claims := map[string]any{}
+	rawID, _ := tok.Extra("id_token").(string)
+	if e.Verifier != nil {
+		if rawID == "" {
+			return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
+		}
+		var err error
+		if claims, err = VerifyIDToken(ctx, e, p.ClientID, rawID, nonce, tok.AccessToken, now()); err != nil {
+			return nil, err
+		}
+	}
+	info, err := p.userClaims(ctx, client, e, tok.AccessToken, claims)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range info {
+		claims[k] = v
+	}
+	if len(claims) == 0 {
+		return nil, fmt.Errorf("%w: the provider has neither an ID token nor a userinfo endpoint; set userinfo_url", ErrUserinfo)
+	}
+	prof, err := NormalizeProfile(claims, p.Claims)
+	if err != nil {
+		return nil, err
+	}
+	scopes := requested
+	if s, ok := tok.Extra("scope").(string); ok && s != "" {
+		scopes = strings.Fields(s)
+	}
+	return &Result{Token: tok, IDToken: rawID, Profile: prof, Scopes: scopes, Endpoints: e}, nil
+}

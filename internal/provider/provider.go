@@ -1,0 +1,262 @@
+// Package provider turns a validated config table into the flow.Provider a
+// sign-in needs. Each preset (google.go, github.go, apple.go, facebook.go,
+// microsoft.go, gitlab.go) knows its provider's endpoints, default scopes,
+// extra authorization parameters, profile shape, revocation and what it
+// cannot do; generic.go maps the oidc and oauth2 kinds. Every endpoint a
+// preset knows can be overridden from the config file, which is also how
+// the tests point a preset at a local server.
+//
+// The provider facts each preset encodes were checked against the
+// provider's own documentation; the comments name the page.
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+)
+
+// Grant names, as `authcli providers` lists them.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantDeviceCode        = "device_code"
+	GrantClientCredentials = "client_credentials"
+)
+
+// ConfigError is a provider table that cannot be used as it stands: Key is
+// the setting to add or fix, so the message alone tells the user what to do.
+// The CLI reports it as a configuration error.
+type ConfigError struct {
+	Provider string // the table name
+	Key      string // e.g. "client_secret"
+	Problem  string // the rest of the sentence, e.g. "is required: …"
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("provider %s: %s %s", e.Provider, e.Key, e.Problem)
+}
+
+// preset is what one kind adds to the config table: defaults for whatever
+// the table leaves out, and the hooks of its quirks.
+type preset struct {
+	// issuer is the OpenID issuer whose discovery supplies the endpoints;
+	// empty for plain OAuth 2.0 providers.
+	issuer        string
+	authURL       string
+	tokenURL      string
+	userinfoURL   string
+	deviceAuthURL string
+	revocationURL string
+
+	scopes     []string
+	authParams map[string]string
+	claims     flow.ClaimMap
+	authStyle  oauth2.AuthStyle
+
+	// grants are the grants beyond authorization_code the provider offers
+	// to an authcli client (refresh_token, device_code).
+	grants []string
+	// clientCredentials says grant = "client_credentials" makes sense.
+	clientCredentials bool
+	// oauthOnly presets refuse an issuer: they have no discovery.
+	oauthOnly bool
+
+	// check reports what keeps the table from working with this preset.
+	check func(pc *config.Provider) *ConfigError
+	// finish adds the preset's hooks once p holds the merged settings.
+	finish func(pc *config.Provider, p *flow.Provider, now func() time.Time) error
+}
+
+// Build turns a validated config table into what the flow needs: the
+// preset's endpoints, default scopes, extra authorization parameters, claim
+// mapping or profile fetching, revocation, issuer rules and client
+// authentication. Settings in the table win over the preset's. Errors about
+// the table are *ConfigError. now dates Apple's client secret (nil:
+// time.Now).
+func Build(pc *config.Provider, now func() time.Time) (flow.Provider, error) {
+	if pc == nil {
+		return flow.Provider{}, errors.New("no provider configuration")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	ps, err := presetFor(pc)
+	if err != nil {
+		return flow.Provider{}, err
+	}
+	if cerr := checkAll(pc, ps); cerr != nil {
+		return flow.Provider{}, cerr
+	}
+	p := merge(pc, ps)
+	if ps.finish != nil {
+		if err := ps.finish(pc, &p, now); err != nil {
+			return flow.Provider{}, err
+		}
+	}
+	return p, nil
+}
+
+// Status says whether a provider can be used and, if not, which setting is
+// missing or wrong, as one sentence for `authcli providers`. It reads
+// Apple's key file but talks to no server.
+func Status(pc *config.Provider) (ready bool, problem string) {
+	if pc == nil {
+		return false, "no provider configuration"
+	}
+	ps, err := presetFor(pc)
+	var cerr *ConfigError
+	switch {
+	case errors.As(err, &cerr):
+	case err != nil:
+		return false, err.Error()
+	default:
+		cerr = checkAll(pc, ps)
+	}
+	if cerr != nil {
+		return false, cerr.Key + " " + cerr.Problem
+	}
+	return true, ""
+}
+
+// Grants lists the OAuth grants authcli can use with a provider: the
+// configured client_credentials grant alone, else authorization_code and
+// what the provider adds (refresh_token, device_code).
+func Grants(pc *config.Provider) []string {
+	if pc == nil {
+		return nil
+	}
+	if pc.Grant == config.GrantClientCredentials {
+		return []string{GrantClientCredentials}
+	}
+	ps, err := presetFor(pc)
+	if err != nil {
+		return []string{GrantAuthorizationCode}
+	}
+	grants := append([]string{GrantAuthorizationCode}, ps.grants...)
+	if pc.DeviceAuthURL != "" && !slices.Contains(grants, GrantDeviceCode) {
+		grants = append(grants, GrantDeviceCode)
+	}
+	return grants
+}
+
+func presetFor(pc *config.Provider) (preset, error) {
+	switch pc.Kind {
+	case config.KindOIDC:
+		return oidcPreset(), nil
+	case config.KindOAuth2:
+		return oauth2Preset(), nil
+	case config.KindGoogle:
+		return googlePreset(pc), nil
+	case config.KindGitHub:
+		return githubPreset(), nil
+	case config.KindApple:
+		return applePreset(pc), nil
+	case config.KindFacebook:
+		return facebookPreset(), nil
+	case config.KindMicrosoft:
+		return microsoftPreset(pc)
+	case config.KindGitLab:
+		return gitlabPreset(pc), nil
+	default:
+		return preset{}, &ConfigError{Provider: pc.Name, Key: "kind", Problem: fmt.Sprintf("%q is not a kind authcli knows", pc.Kind)}
+	}
+}
+
+// checkAll runs the rules every kind shares, then the preset's own.
+func checkAll(pc *config.Provider, ps preset) *ConfigError {
+	fail := func(key, problem string) *ConfigError {
+		return &ConfigError{Provider: pc.Name, Key: key, Problem: problem}
+	}
+	if pc.ClientID == "" {
+		return fail("client_id", "is required")
+	}
+	if pc.Grant == config.GrantClientCredentials {
+		if !ps.clientCredentials {
+			return fail("grant", fmt.Sprintf("= %q is not offered by the %s preset; remove it to sign in as a user", pc.Grant, pc.Kind))
+		}
+		if pc.ClientSecret == "" {
+			return fail("client_secret", "is required for the client_credentials grant")
+		}
+	}
+	if ps.oauthOnly && pc.Issuer != "" {
+		return fail("issuer", fmt.Sprintf("does not apply to the %s preset, which has no OpenID discovery; override auth_url, token_url and userinfo_url instead", pc.Kind))
+	}
+	if pc.RedirectURI != "" && pc.RedirectPort == 0 {
+		return fail("redirect_port", "is required with redirect_uri: the relay forwards the browser to a fixed loopback port")
+	}
+	if ps.check != nil {
+		return ps.check(pc)
+	}
+	return nil
+}
+
+// merge lays the config table over the preset's defaults.
+func merge(pc *config.Provider, ps preset) flow.Provider {
+	or := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	scopes := slices.Clone(pc.Scopes)
+	if len(scopes) == 0 {
+		scopes = slices.Clone(ps.scopes)
+	}
+	var params map[string]string
+	if len(ps.authParams)+len(pc.AuthParams) > 0 {
+		params = maps.Clone(ps.authParams)
+		if params == nil {
+			params = map[string]string{}
+		}
+		maps.Copy(params, pc.AuthParams)
+	}
+	claims := ps.claims
+	if pc.Kind == config.KindOAuth2 {
+		claims = flow.ClaimMap{
+			Subject: pc.Claims.Subject, Email: pc.Claims.Email, EmailVerified: pc.Claims.EmailVerified,
+			Name: pc.Claims.Name, AvatarURL: pc.Claims.AvatarURL,
+		}
+	}
+	return flow.Provider{
+		Name:          pc.Name,
+		Issuer:        or(pc.Issuer, ps.issuer),
+		ClientID:      pc.ClientID,
+		ClientSecret:  pc.ClientSecret,
+		Scopes:        scopes,
+		AuthURL:       or(pc.AuthURL, ps.authURL),
+		TokenURL:      or(pc.TokenURL, ps.tokenURL),
+		UserinfoURL:   or(pc.UserinfoURL, ps.userinfoURL),
+		JWKSURL:       pc.JWKSURL,
+		DeviceAuthURL: or(pc.DeviceAuthURL, ps.deviceAuthURL),
+		RevocationURL: or(pc.RevocationURL, ps.revocationURL),
+		AuthParams:    params,
+		RedirectHost:  pc.RedirectHost,
+		RedirectPort:  pc.RedirectPort,
+		RedirectPath:  pc.RedirectPath,
+		RedirectURI:   pc.RedirectURI,
+		Claims:        claims,
+		AuthStyle:     ps.authStyle,
+	}
+}
+
+// trimURL returns raw without the given path suffix, for deriving a
+// sibling endpoint from an overridable one; ok is false when raw does not
+// end in suffix.
+func trimURL(raw, suffix string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || len(u.Path) < len(suffix) || u.Path[len(u.Path)-len(suffix):] != suffix {
+		return "", false
+	}
+	u.Path = u.Path[:len(u.Path)-len(suffix)]
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String(), true
+}
