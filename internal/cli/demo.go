@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ type demoOptions struct {
 	User  string
 	Serve bool
 	Addr  string
+	TTL   time.Duration
 }
 
 func newDemoCmd(env *Env, g *globalOptions) *cobra.Command {
@@ -41,6 +43,7 @@ part itself and says so.`,
 	cmd.Flags().StringVar(&opts.User, "user", "", "demo user to sign in as when authcli plays the browser (ada@example.com, grace@example.com, alan@example.com)")
 	cmd.Flags().BoolVar(&opts.Serve, "serve", false, "only run the demo provider until Ctrl-C, to try login, status and logout with a config")
 	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "with --serve: loopback address for the demo provider")
+	cmd.Flags().DurationVar(&opts.TTL, "access-token-ttl", time.Hour, "lifetime of the demo provider's access tokens (short ones let you watch refreshes)")
 	return cmd
 }
 
@@ -55,7 +58,10 @@ func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		defer slog.SetDefault(prev)
 	}
-	idp, err := devidp.Start(devidp.Options{Addr: opts.Addr})
+	if opts.TTL < time.Second {
+		return usageErrorf("--access-token-ttl must be at least 1s")
+	}
+	idp, err := devidp.Start(devidp.Options{Addr: opts.Addr, AccessTokenTTL: opts.TTL})
 	if err != nil {
 		return usageErrorf("cannot start the demo provider on %s: %s", opts.Addr, sentence(err))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/provider"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -44,7 +45,10 @@ func describe(err error) (int, string) {
 	var ee *exitError
 	var ce *config.Error
 	var pe *flow.ProviderError
+	var pce *provider.ConfigError
 	switch {
+	case errors.As(err, &pce):
+		return ExitUsage, sentence(err) + " in the config file"
 	case errors.As(err, &ee):
 		return ee.code, ee.msg
 	case errors.As(err, &ce):

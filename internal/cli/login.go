@@ -11,6 +11,7 @@ import (
 
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/provider"
 )
 
 type loginOptions struct {
@@ -55,7 +56,7 @@ func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, li
 	if err != nil {
 		return err
 	}
-	fp, err := flowProvider(pc, g)
+	fp, err := flowProvider(env, pc, g)
 	if err != nil {
 		return err
 	}
@@ -98,41 +99,16 @@ func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, op
 	return l.Run(ctx)
 }
 
-// flowProvider turns a validated config table into what the flow needs,
-// with --port and --scopes applied.
-func flowProvider(pc *config.Provider, g *globalOptions) (flow.Provider, error) {
-	switch pc.Kind {
-	case config.KindOIDC, config.KindOAuth2:
-	default:
-		return flow.Provider{}, &exitError{code: ExitUsage, msg: fmt.Sprintf(
-			"provider %q uses the %s preset, which this version cannot sign in to yet; configure it with kind = \"oidc\" (or \"oauth2\") and its endpoints instead", pc.Name, pc.Kind)}
-	}
+// flowProvider turns a validated config table into what the flow needs
+// (the preset's endpoints and quirks come from internal/provider), with
+// --port and --scopes applied.
+func flowProvider(env *Env, pc *config.Provider, g *globalOptions) (flow.Provider, error) {
 	if pc.Grant == config.GrantClientCredentials {
 		return flow.Provider{}, usageErrorf("provider %q uses grant = \"client_credentials\", which has no browser sign-in; use authcli token %s", pc.Name, pc.Name)
 	}
-	p := flow.Provider{
-		Name:          pc.Name,
-		Issuer:        pc.Issuer,
-		ClientID:      pc.ClientID,
-		ClientSecret:  pc.ClientSecret,
-		Scopes:        pc.Scopes,
-		AuthURL:       pc.AuthURL,
-		TokenURL:      pc.TokenURL,
-		UserinfoURL:   pc.UserinfoURL,
-		JWKSURL:       pc.JWKSURL,
-		DeviceAuthURL: pc.DeviceAuthURL,
-		RevocationURL: pc.RevocationURL,
-		AuthParams:    pc.AuthParams,
-		RedirectHost:  pc.RedirectHost,
-		RedirectPort:  pc.RedirectPort,
-		RedirectPath:  pc.RedirectPath,
-		Claims: flow.ClaimMap{
-			Subject: pc.Claims.Subject, Email: pc.Claims.Email, EmailVerified: pc.Claims.EmailVerified,
-			Name: pc.Claims.Name, AvatarURL: pc.Claims.AvatarURL,
-		},
-	}
-	if pc.Kind == config.KindOIDC && len(p.Scopes) == 0 {
-		p.Scopes = []string{"openid", "email", "profile", "offline_access"}
+	p, err := provider.Build(pc, env.Now)
+	if err != nil {
+		return flow.Provider{}, err
 	}
 	if g.Port != 0 {
 		p.RedirectPort = g.Port

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/provider"
 )
 
 type providersOptions struct {
@@ -47,10 +47,8 @@ func runProviders(env *Env, opts *providersOptions) error {
 	infos := make([]providerInfo, 0, len(cfg.Providers))
 	for _, name := range cfg.Names() {
 		pc := cfg.Providers[name]
-		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: grantsOf(pc), Ready: true}
-		if _, err := flowProvider(pc, opts.globalOptions); err != nil && pc.Grant != config.GrantClientCredentials {
-			info.Ready, info.Problem = false, sentence(err)
-		}
+		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc)}
+		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
 	}
 	if opts.JSON {
@@ -78,12 +76,4 @@ func runProviders(env *Env, opts *providersOptions) error {
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), i.Kind, ready)
 	}
 	return tw.Flush()
-}
-
-// grantsOf lists the OAuth grants authcli can use with a provider.
-func grantsOf(pc *config.Provider) []string {
-	if pc.Grant == config.GrantClientCredentials {
-		return []string{"client_credentials"}
-	}
-	return []string{"authorization_code", "refresh_token"}
 }

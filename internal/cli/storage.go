@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/provider"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -136,23 +139,25 @@ func describeOutcome(r accounts.Resolution, provider string, st *accounts.State)
 	return ""
 }
 
-// revoker revokes at the provider's RFC 7009 endpoint: the config's, else
-// the one discovery gave at sign-in.
+// revoker revokes the way each provider documents (RFC 7009 for most;
+// GitHub, Facebook and Apple have their own requests).
 func revoker(ctx context.Context, env *Env, cfg *config.File) tokens.Revoker {
 	return func(id accounts.Identity, rec tokens.Record) error {
 		pc, ok := cfg.Providers[id.Provider]
 		if !ok {
 			return fmt.Errorf("provider %q is no longer in the config", id.Provider)
 		}
-		endpoint := pc.RevocationURL
-		if endpoint == "" {
-			endpoint = rec.RevocationURL
+		p, err := provider.Build(pc, env.Now)
+		if err != nil {
+			return err
 		}
-		token, hint := rec.RefreshToken, "refresh_token"
-		if token == "" {
-			token, hint = rec.AccessToken, "access_token"
+		if p.RevocationURL == "" && pc.Issuer == "" {
+			p.RevocationURL = rec.RevocationURL
 		}
-		return flow.Revoke(ctx, env.httpClient(), endpoint, pc.ClientID, pc.ClientSecret, token, hint)
+		if p.Revoke == nil {
+			return fmt.Errorf("%w (%s)", flow.ErrNoRevocation, pc.DisplayName)
+		}
+		return p.Revoke(ctx, env.httpClient(), &oauth2.Token{AccessToken: rec.AccessToken, RefreshToken: rec.RefreshToken})
 	}
 }
 

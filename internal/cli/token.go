@@ -177,7 +177,7 @@ func refreshFunc(env *Env, cfg *lazyConfig, id accounts.Identity) tokens.Refresh
 		if !ok {
 			return tokens.Record{}, usageErrorf("provider %q is no longer in %s; add it back to refresh its tokens", id.Provider, f.Path)
 		}
-		fp, err := flowProvider(pc, cfg.g)
+		fp, err := flowProvider(env, pc, cfg.g)
 		if err != nil {
 			return tokens.Record{}, err
 		}
