@@ -34,13 +34,14 @@ exchange, ID token and userinfo verification.
 The browser opens the demo provider's page, where you pick a demo user and
 allow access. With no browser on this machine, authcli plays the browser's
 part itself and says so.`,
-		Example: "  authcli demo\n  authcli demo --user grace@example.com\n  authcli demo --no-browser",
+		Example: "  authcli demo\n  authcli demo --user grace@example.com\n  authcli demo --device\n  authcli demo --no-browser",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), env, opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.User, "user", "", "demo user to sign in as when authcli plays the browser (ada@example.com, grace@example.com, alan@example.com)")
+	addDeviceFlag(cmd, g)
 	cmd.Flags().BoolVar(&opts.Serve, "serve", false, "only run the demo provider until Ctrl-C, to try login, status and logout with a config")
 	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:0", "with --serve: loopback address for the demo provider")
 	cmd.Flags().DurationVar(&opts.TTL, "access-token-ttl", time.Hour, "lifetime of the demo provider's access tokens (short ones let you watch refreshes)")
@@ -81,11 +82,14 @@ func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
 	if len(opts.Scopes) > 0 {
 		p.Scopes = opts.Scopes
 	}
-	var open flow.Opener
+	plan := signInPlan{device: opts.Device}
 	if !opts.NoBrowser {
-		open = demoOpener(env, env.opener(), opts.User)
+		plan.open = demoOpener(env, env.opener(), opts.User)
+		if opts.Device && env.Open == nil && !flow.BrowserAvailable(env.Getenv) {
+			plan.onCode = approveDemoCode(env, idp, opts.User)
+		}
 	}
-	res, err := signIn(ctx, env, opts.globalOptions, p, open)
+	res, err := signIn(ctx, env, opts.globalOptions, p, plan)
 	if err != nil {
 		return err
 	}
@@ -138,4 +142,20 @@ trust_email_verified = true
 	fmt.Fprintf(env.Err, "Stopped. The provider saw %d code exchanges, %d refreshes (%d reused refresh tokens), %d revocations.\n",
 		st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected, st.Revocations)
 	return nil
+}
+
+// approveDemoCode plays the person on "another device" when nobody can
+// open the demo provider's /device page: it approves the code as they
+// would, and says so.
+func approveDemoCode(env *Env, idp *devidp.Server, user string) func(string, string) {
+	return func(code, _ string) {
+		who := user
+		if who == "" {
+			who = devidp.DemoUsers()[0].Email
+		}
+		fmt.Fprintf(env.Err, "No browser can be opened here, so authcli plays your part on the other device: it enters the code and approves as %s.\n", who)
+		if err := idp.ApproveDevice(code, who); err != nil {
+			fmt.Fprintf(env.Err, "authcli: approving the demo code failed: %s.\n", sentence(err))
+		}
+	}
 }

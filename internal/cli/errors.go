@@ -61,6 +61,12 @@ func describe(err error) (int, string) {
 		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
 	case errors.Is(err, flow.ErrTimeout):
 		return ExitFailure, "the sign-in timed out before the browser came back; run the command again and finish in the browser within --timeout"
+	case errors.Is(err, flow.ErrDeviceDenied):
+		return ExitFailure, sentence(err) + "; run the command again and approve the code"
+	case errors.Is(err, flow.ErrDeviceExpired):
+		return ExitFailure, sentence(err) + "; run the command again and enter the code before it expires"
+	case errors.Is(err, flow.ErrNoDeviceEndpoint):
+		return ExitUsage, sentence(err) + "; sign in with the browser instead (without --device), or set device_auth_url in the config"
 	case errors.Is(err, flow.ErrListen):
 		return ExitFailure, sentence(err) + "; free the port or pass a different --port"
 	case errors.As(err, &pe):

@@ -5,7 +5,7 @@ import (
 )
 
 func newLinkCmd(env *Env, g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "link PROVIDER --account NAME",
 		Short: "Sign in to a provider and add that identity to an existing account",
 		Long: `Runs the browser sign-in and links the resulting identity to account NAME.
@@ -19,4 +19,6 @@ An identity already linked to another account is refused: unlink it there first.
 			return signInAndSave(cmd.Context(), env, g, args[0], g.Account)
 		},
 	}
+	addDeviceFlag(cmd, g)
+	return cmd
 }

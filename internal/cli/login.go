@@ -21,13 +21,13 @@ type loginOptions struct {
 
 func newLoginCmd(env *Env, g *globalOptions) *cobra.Command {
 	opts := &loginOptions{globalOptions: g}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "login [PROVIDER]",
 		Short: "Sign in to a provider in the browser",
 		Long: `Sign in to a configured provider: authcli opens the provider's page in your
 browser (authorization code with PKCE) and receives the answer on a loopback
 address of this machine. PROVIDER defaults to default_provider in the config.`,
-		Example: "  authcli login corp\n  authcli login --no-browser corp",
+		Example: "  authcli login corp\n  authcli login --no-browser corp\n  authcli login corp --device",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -36,6 +36,12 @@ address of this machine. PROVIDER defaults to default_provider in the config.`,
 			return runLogin(cmd.Context(), env, opts)
 		},
 	}
+	addDeviceFlag(cmd, g)
+	return cmd
+}
+
+func addDeviceFlag(cmd *cobra.Command, g *globalOptions) {
+	cmd.Flags().BoolVar(&g.Device, "device", false, "sign in with a code entered on another device (RFC 8628), for SSH sessions and machines without a browser")
 }
 
 func runLogin(ctx context.Context, env *Env, opts *loginOptions) error {
@@ -64,11 +70,11 @@ func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, li
 	if err != nil {
 		return err
 	}
-	var open flow.Opener
+	plan := signInPlan{device: g.Device, autoDevice: env.Open == nil}
 	if !g.NoBrowser {
-		open = env.opener()
+		plan.open = env.opener()
 	}
-	res, err := signIn(ctx, env, g, fp, open)
+	res, err := signIn(ctx, env, g, fp, plan)
 	if err != nil {
 		return err
 	}
@@ -81,22 +87,6 @@ func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, li
 	st, _ := keeper.Store.Load()
 	fmt.Fprintln(env.Err, describeOutcome(r, pc.Name, st))
 	return nil
-}
-
-// signIn runs the browser flow with the shared flags applied.
-func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, open flow.Opener) (*flow.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.Timeout)
-	defer cancel()
-	l := &flow.Login{
-		Provider:   p,
-		HTTPClient: env.httpClient(),
-		Open:       open,
-		Stderr:     env.Err,
-		Now:        env.Now,
-		Progress:   env.ErrTTY && env.Getenv("TERM") != "dumb",
-		Logf:       g.logf(env),
-	}
-	return l.Run(ctx)
 }
 
 // flowProvider turns a validated config table into what the flow needs

@@ -62,6 +62,7 @@ type globalOptions struct {
 	Scopes     []string
 	Yes        bool
 	Verbose    bool
+	Device     bool // login, link, demo: --device
 }
 
 // Run executes authcli with args (without the program name) and returns

@@ -41,6 +41,13 @@ func SystemOpener(getenv func(string) string, w io.Writer) Opener {
 	}
 }
 
+// BrowserAvailable reports whether SystemOpener can be expected to show a
+// page: $BROWSER is set, or a graphical session is (not SSH without
+// forwarding, not a Linux console).
+func BrowserAvailable(getenv func(string) string) bool {
+	return strings.TrimSpace(getenv("BROWSER")) != "" || hasDisplay(getenv)
+}
+
 // hasDisplay reports whether a graphical browser could show up. On Linux
 // and the BSDs xdg-open would otherwise start a text browser inside this
 // terminal, or fail after a while.

@@ -60,6 +60,10 @@ type Device struct {
 	Terminal bool
 	Width    int
 	Logf     func(format string, args ...any)
+	// OnCode, when set, is told the user code and verification URI once
+	// the prompt is shown: `authcli demo --device` approves the code itself
+	// when nobody can open the page.
+	OnCode func(userCode, verificationURI string)
 
 	// shown, when set, receives the grant once the prompt is written; tests
 	// use it to play the person approving on another device.
@@ -121,6 +125,9 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 	}
 	d.logf("polling every %s", g.interval)
 	d.prompt(stderr, g, now)
+	if d.OnCode != nil {
+		d.OnCode(g.userCode, g.verificationURI)
+	}
 	if d.shown != nil {
 		d.shown(g)
 	}

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/authcli/authcli/internal/flow"
+)
+
+// signInPlan says how a sign-in meets the person.
+type signInPlan struct {
+	open   flow.Opener // nil: print the URL only
+	device bool        // use the device authorization grant
+	// autoDevice switches to the device grant when no browser can be
+	// opened here and the provider supports it.
+	autoDevice bool
+	onCode     func(userCode, verificationURI string)
+}
+
+// signIn runs the browser flow, or the device flow, with the shared flags.
+func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, plan signInPlan) (*flow.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.Timeout)
+	defer cancel()
+	if !plan.device && plan.autoDevice && plan.open != nil && !flow.BrowserAvailable(env.Getenv) {
+		e, err := p.Resolve(ctx, env.httpClient(), env.now)
+		if err == nil && flow.SupportsDevice(e) {
+			fmt.Fprintln(env.Err, "No browser can be opened here (an SSH session, or no display), so authcli signs in with a code you enter on another device.")
+			plan.device = true
+		} else {
+			fmt.Fprintln(env.Err, "No browser can be opened here. Open the URL below in a browser on this machine; over SSH, forward the redirect port first (ssh -L PORT:127.0.0.1:PORT, with a fixed --port).")
+			plan.open = nil
+		}
+	}
+	if plan.device {
+		d := &flow.Device{
+			Provider:   p,
+			HTTPClient: env.httpClient(),
+			Stderr:     env.Err,
+			Now:        env.Now,
+			Terminal:   env.ErrTTY && env.Getenv("TERM") != "dumb",
+			Width:      termWidth(env.Getenv),
+			Logf:       g.logf(env),
+			OnCode:     plan.onCode,
+		}
+		return d.Run(ctx)
+	}
+	l := &flow.Login{
+		Provider:   p,
+		HTTPClient: env.httpClient(),
+		Open:       plan.open,
+		Stderr:     env.Err,
+		Now:        env.Now,
+		Progress:   env.ErrTTY && env.Getenv("TERM") != "dumb",
+		Logf:       g.logf(env),
+	}
+	return l.Run(ctx)
+}
+
+func columnsEnv(getenv func(string) string) int {
+	n, err := strconv.Atoi(getenv("COLUMNS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
