@@ -37,6 +37,22 @@ exec dbus-run-session -- bash -c '
 	export XDG_DATA_HOME="$HOME/.local/share" XDG_CONFIG_HOME="$HOME/.config" XDG_CACHE_HOME="$HOME/.cache"
 	trap "rm -rf \"\$HOME\"" EXIT
 	eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets)"
+	# Wait (bounded) until the unlocked daemon answers on the bus; a client
+	# that came first would have D-Bus activate a second, locked daemon.
+	ready=""
+	for _ in $(seq 50); do
+		if printf probe | timeout 2 secret-tool store --label=authcli-probe authcli-probe ready 2>/dev/null &&
+			[ "$(timeout 2 secret-tool lookup authcli-probe ready 2>/dev/null)" = probe ]; then
+			timeout 2 secret-tool clear authcli-probe ready || true
+			ready=1
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -z "$ready" ]; then
+		echo "with-secret-service: the Secret Service did not become ready" >&2
+		exit 1
+	fi
 	export AUTHCLI_TEST_SECRET_SERVICE=1
 	"$@"
 ' with-secret-service "$@"
