@@ -69,10 +69,20 @@ type globalOptions struct {
 // the process exit code. Errors are printed here, once, as one sentence.
 func Run(ctx context.Context, env *Env, args []string) int {
 	root := newRoot(env)
+	started := false
+	// Cobra reports unknown commands and wrong argument counts before any
+	// command runs: those are usage errors.
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if !started {
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			err = usageErrorf("%s; see authcli --help", sentence(err))
+		}
 	}
 	code, msg := describe(err)
 	if msg == "" {
@@ -101,6 +111,9 @@ Try it offline first: authcli demo`,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if env.InTTY && env.OutTTY {
+				return runAccounts(cmd.Context(), env, g)
+			}
 			return cmd.Help()
 		},
 	}
@@ -132,6 +145,7 @@ Try it offline first: authcli demo`,
 		newDemoCmd(env, g),
 		newProvidersCmd(env, g),
 		newVersionCmd(env),
+		newAccountsCmd(env, g),
 	)
 	return root
 }

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/vault"
+)
+
+func TestDescribeExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+		text string
+	}{
+		{"usage", usageErrorf("--format must be raw"), ExitUsage, "--format"},
+		{"config", &config.Error{File: "c.toml", Key: "providers.x.issuer", Problem: "must use https"}, ExitUsage, "c.toml: providers.x.issuer"},
+		{"config missing", &config.Error{File: "c.toml", Problem: "file does not exist", Err: config.ErrNotFound}, ExitUsage, "does not exist"},
+		{"timeout", flow.ErrTimeout, ExitFailure, "--timeout"},
+		{"canceled", flow.ErrCanceled, ExitInterrupted, "canceled"},
+		{"denied at the provider", &flow.ProviderError{Stage: "authorization", Code: "access_denied", Description: "no"}, ExitFailure, "allow access"},
+		{"refresh rejected", &flow.ProviderError{Stage: "refresh", Code: "invalid_grant"}, ExitSignIn, "authcli login"},
+		{"ID token", fmt.Errorf("%w: bad signature", flow.ErrIDToken), ExitFailure, "sign-in refused"},
+		{"mix-up", flow.ErrIssuerMismatch, ExitFailure, "mix-up"},
+		{"needs link", fmt.Errorf("%w: run authcli link x --account a", accounts.ErrNeedsLink), ExitNeedsLink, "nothing was stored"},
+		{"last identity", fmt.Errorf("%w: only way", accounts.ErrLastIdentity), ExitUsage, "only way"},
+		{"no identity", fmt.Errorf("%w: none", accounts.ErrNotFound), ExitSignIn, "authcli login"},
+		{"keyring", fmt.Errorf("read: %w", vault.ErrUnavailable), ExitVault, "AUTHCLI_VAULT=file"},
+		{"file vault key", vault.ErrDecrypt, ExitVault, "AUTHCLI_VAULT_KEY"},
+		{"no key", vault.ErrNoKey, ExitVault, "AUTHCLI_VAULT_KEY"},
+		{"device denied", flow.ErrDeviceDenied, ExitFailure, "approve"},
+		{"other", errors.New("network down"), ExitFailure, "network down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, msg := describe(tt.err)
+			if code != tt.code {
+				t.Errorf("code %d, want %d", code, tt.code)
+			}
+			if !strings.Contains(msg, tt.text) {
+				t.Errorf("message %q lacks %q", msg, tt.text)
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("message spans lines: %q", msg)
+			}
+		})
+	}
+}
+
+func TestPrintToken(t *testing.T) {
+	rec := tokens.Record{AccessToken: "at'x", IDToken: "idt", Expiry: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), Scopes: []string{"openid"}}
+	tests := []struct {
+		format string
+		id     bool
+		want   string
+	}{
+		{"raw", false, "at'x\n"},
+		{"raw", true, "idt\n"},
+		{"json", false, `{"access_token":"at'x","token_type":"Bearer","expiry":"2026-11-23T12:00:00Z","scopes":["openid"],"id_token":"idt"}` + "\n"},
+		{"env", false, "AUTHCLI_ACCESS_TOKEN='at'\\''x'\nAUTHCLI_TOKEN_TYPE='Bearer'\nAUTHCLI_TOKEN_EXPIRY=2026-11-23T12:00:00Z\nAUTHCLI_ID_TOKEN='idt'\n"},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		if err := printToken(&b, rec, tt.format, tt.id); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("%s id=%t:\n got %q\nwant %q", tt.format, tt.id, b.String(), tt.want)
+		}
+	}
+	if err := printToken(&bytes.Buffer{}, tokens.Record{AccessToken: "a"}, "raw", true); err == nil {
+		t.Error("--id-token without an ID token printed something")
+	}
+}
+
+func TestConfirmLink(t *testing.T) {
+	in := accounts.SignIn{Provider: "gh", Profile: accounts.Profile{Subject: "1", Email: "ada@example.com"}}
+	r := accounts.Resolution{Outcome: accounts.NeedsLink, Account: "ada", Candidate: "ada"}
+	tests := []struct {
+		name        string
+		yes, tty    bool
+		input, want string
+		ok          bool
+	}{
+		{"--yes", true, false, "", "", true},
+		{"no terminal", false, false, "y\n", "", false},
+		{"terminal yes", false, true, "y\n", "Link it to account ada?", true},
+		{"terminal default no", false, true, "\n", "by its verified email", false},
+		{"terminal eof", false, true, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			env := &Env{In: strings.NewReader(tt.input), Err: &errb, InTTY: tt.tty, ErrTTY: tt.tty}
+			ok, err := confirmLink(env, &globalOptions{Yes: tt.yes}, "gh", in)(r)
+			if err != nil || ok != tt.ok {
+				t.Errorf("ok=%t err=%v, want %t", ok, err, tt.ok)
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("prompt %q lacks %q", errb.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestHealthText(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		id   accounts.Identity
+		want string
+	}{
+		{accounts.Identity{Provider: "g", TokenExpiry: now.Add(52 * time.Minute)}, "valid, expires in 52m0s"},
+		{accounts.Identity{Provider: "g"}, "valid, no expiry"},
+		{accounts.Identity{Provider: "g", TokenExpiry: now.Add(3 * time.Minute)}, "expires in 3m0s"},
+		{accounts.Identity{Provider: "g", TokenExpiry: now.Add(-time.Minute), Refreshable: true}, "expired (refreshes on next use)"},
+		{accounts.Identity{Provider: "g", TokenExpiry: now.Add(-time.Minute)}, "expired: authcli login g"},
+		{accounts.Identity{Provider: "g", NeedsSignIn: true}, "needs sign-in: authcli login g"},
+	}
+	for _, tt := range tests {
+		if got := healthText(tt.id, now); got != tt.want {
+			t.Errorf("%+v: got %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}
+
+// TestRunUsageErrors: mistakes in how authcli is called exit 2 with one
+// sentence, before touching the network or the vault.
+func TestRunUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"token", "--format", "yaml"},
+		{"token", "--min-ttl", "-1s"},
+		{"login", "--timeout", "0s"},
+		{"logout"},
+		{"link", "github"},
+		{"exec", "--env", "1BAD", "--", "true"},
+		{"nosuchcommand"},
+		{"status", "--nosuchflag"},
+	} {
+		var out, errb bytes.Buffer
+		env := &Env{In: strings.NewReader(""), Out: &out, Err: &errb, Getenv: func(string) string { return "" }, Now: time.Now}
+		env.Getenv = func(k string) string {
+			return map[string]string{"AUTHCLI_STATE_DIR": t.TempDir(), "AUTHCLI_CONFIG": t.TempDir() + "/none.toml", "HOME": t.TempDir()}[k]
+		}
+		code := Run(context.Background(), env, args)
+		if code != ExitUsage {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errb.String())
+		}
+		if lines := strings.Count(strings.TrimSpace(errb.String()), "\n"); lines != 0 || !strings.HasPrefix(errb.String(), "authcli: ") {
+			t.Errorf("%v: stderr is not one authcli: line: %q", args, errb.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	env := &Env{Out: &out, Err: os.Stderr, Getenv: os.Getenv, Build: BuildInfo{Version: "v1.2.3", Commit: "abc", Date: "2026-11-23"}}
+	if code := Run(context.Background(), env, []string{"version"}); code != 0 {
+		t.Fatal(code)
+	}
+	if !strings.HasPrefix(out.String(), "authcli v1.2.3 (commit abc, built 2026-11-23") {
+		t.Errorf("version: %q", out.String())
+	}
+}
