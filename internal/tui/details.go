@@ -1,0 +1,130 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/viewport"
+
+	"github.com/authcli/authcli/internal/accounts"
+)
+
+// detailsModel shows one identity: profile, token state, scopes, and the
+// raw profile claims the provider sent (never a token: the store has none).
+type detailsModel struct {
+	ref identityRef
+	vp  viewport.Model
+}
+
+func newDetailsModel(ref identityRef) detailsModel {
+	vp := viewport.New(0, 0)
+	vp.KeyMap = viewport.KeyMap{} // the root routes keys; see scrollDetails
+	return detailsModel{ref: ref, vp: vp}
+}
+
+// refresh redraws the content (the state or the clock moved) at a size.
+func (d *detailsModel) refresh(st *accounts.State, width, height int, now time.Time, names map[string]string, s styles) bool {
+	acc, id, ok := findIdentity(st, d.ref)
+	if !ok {
+		return false
+	}
+	d.vp.Width, d.vp.Height = width, max(height, 1)
+	d.vp.SetContent(detailsText(acc, id, st.Default == acc.Name, width, now, names, s))
+	return true
+}
+
+func (d *detailsModel) scroll(lines int) {
+	if lines < 0 {
+		d.vp.ScrollUp(-lines)
+	} else {
+		d.vp.ScrollDown(lines)
+	}
+}
+
+func (d detailsModel) view() string { return d.vp.View() }
+
+// findIdentity looks ref up in the state the TUI last loaded.
+func findIdentity(st *accounts.State, ref identityRef) (accounts.Account, accounts.Identity, bool) {
+	if st == nil {
+		return accounts.Account{}, accounts.Identity{}, false
+	}
+	acc, id, ok := st.Owner(ref.provider, ref.subject)
+	if !ok || acc.Name != ref.account {
+		return accounts.Account{}, accounts.Identity{}, false
+	}
+	return acc, id, true
+}
+
+func detailsText(acc accounts.Account, id accounts.Identity, isDefault bool, width int, now time.Time, names map[string]string, s styles) string {
+	const labelWidth = 16
+	valueWidth := max(width-labelWidth-2, 10)
+	var b strings.Builder
+	field := func(label, value string) {
+		lines := wrap(value, valueWidth)
+		for i, l := range lines {
+			name := ""
+			if i == 0 {
+				name = label
+			}
+			fmt.Fprintf(&b, "  %s%s\n", s.label.Render(fit(name, labelWidth)), l)
+		}
+	}
+	title := fmt.Sprintf("%s identity on account %s", providerName(id.Provider, names), oneLine(acc.Name))
+	if isDefault {
+		title += " (default)"
+	}
+	b.WriteString("  " + s.title.Render(truncate(title, width-2)) + "\n\n")
+
+	field("Provider", fmt.Sprintf("%s (%s)", providerName(id.Provider, names), oneLine(id.Provider)))
+	field("Subject", oneLine(id.Subject))
+	if id.Name != "" {
+		field("Name", oneLine(id.Name))
+	}
+	email := oneLine(id.Email)
+	switch {
+	case email == "":
+		email = "—"
+	case id.EmailVerified:
+		email += " (verified)"
+	default:
+		email += " (not verified)"
+	}
+	field("Email", email)
+	if id.AvatarURL != "" {
+		field("Avatar", oneLine(id.AvatarURL))
+	}
+	field("Token", healthText(id, now))
+	expiry := "none given by the provider"
+	if !id.TokenExpiry.IsZero() {
+		expiry = timeText(id.TokenExpiry)
+	}
+	field("Expires", expiry)
+	refresh := "no: sign in again when it expires"
+	if id.Refreshable {
+		refresh = "yes"
+	}
+	field("Refreshable", refresh)
+	scopes := "—"
+	if len(id.Scopes) > 0 {
+		scopes = oneLine(strings.Join(id.Scopes, " "))
+	}
+	field("Scopes", scopes)
+	field("Linked", timeText(id.LinkedAt))
+	field("Last used", timeText(id.LastUsedAt))
+
+	b.WriteString("\n  " + s.title.Render("Claims") + "\n")
+	if len(id.Claims) == 0 {
+		b.WriteString("  " + s.dim.Render("none recorded") + "\n")
+	}
+	keys := make([]string, 0, len(id.Claims))
+	for k := range id.Claims {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		field(oneLine(k), claimValue(id.Claims[k]))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

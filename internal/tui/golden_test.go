@@ -1,0 +1,81 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+)
+
+// TestGoldenScreens runs the real bubbletea program at 80×24 with NO_COLOR
+// and a fixed clock, and compares each main screen with
+// testdata/TestGoldenScreens/NAME.golden (go test -update rewrites them).
+func TestGoldenScreens(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(*fakeBackend)
+		keys  []tea.KeyMsg
+		wait  string // text that shows the keys' screen is drawn
+	}{
+		{name: "list"},
+		{name: "details", keys: []tea.KeyMsg{keyDown(), keyEnter()}, wait: "email_verified"},
+		{name: "picker", keys: []tea.KeyMsg{runes("l")}, wait: "not ready"},
+		{name: "confirm_unlink", keys: []tea.KeyMsg{keyDown(), runes("u")}, wait: "y: yes"},
+		{name: "help", keys: []tea.KeyMsg{runes("?")}, wait: "make default"},
+		{
+			name: "last_identity_refused",
+			setup: func(f *fakeBackend) {
+				if _, err := f.state.Unlink("bob", "second", "bob-2"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			keys: []tea.KeyMsg{keyDown(), keyDown(), runes("u")},
+			wait: "Not unlinked",
+		},
+		{name: "empty", setup: func(f *fakeBackend) { f.state.Accounts, f.state.Default = nil, "" }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tm := teatest.NewTestModel(t, New(ctx, f, testOptions(&syncBuffer{})), teatest.WithInitialTermSize(80, 24))
+			// The output is read as it comes: wait for the list once, then
+			// for what the keys bring up.
+			ready := "needs sign-in"
+			if tc.name == "empty" {
+				ready = "No accounts yet"
+			}
+			waitOutput(t, tm, ready)
+			for _, k := range tc.keys {
+				tm.Send(k)
+			}
+			if len(tc.keys) > 0 {
+				waitOutput(t, tm, tc.wait)
+			}
+			if err := tm.Quit(); err != nil {
+				t.Fatal(err)
+			}
+			m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+			golden.RequireEqual(t, []byte(m.View()))
+		})
+	}
+}
+
+func waitOutput(t *testing.T, tm *teatest.TestModel, text string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte(text))
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+func keyDown() tea.KeyMsg       { return tea.KeyMsg{Type: tea.KeyDown} }
+func keyEnter() tea.KeyMsg      { return tea.KeyMsg{Type: tea.KeyEnter} }
