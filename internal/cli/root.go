@@ -97,6 +97,10 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	return code
 }
 
+// Command is authcli's command tree, for tools that document it
+// (scripts/gendocs); Run is what executes it.
+func Command(env *Env) *cobra.Command { return newRoot(env) }
+
 func newRoot(env *Env) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{

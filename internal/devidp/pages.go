@@ -66,7 +66,9 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data page
 	// No form-action directive: browsers apply it to the redirect that follows
 	// the login form, and that redirect must reach the client's listener.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer Chromium sends
+	// "Origin: null" on the login form post, which sameOrigin must refuse.
+	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
 }

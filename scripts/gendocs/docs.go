@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bytes"
@@ -11,7 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/authcli/authcli/internal/cli"
 )
+
+// Docs lives here, not in internal/cli: cobra/doc brings markdown and YAML
+// packages whose init would run in every authcli process, `token` included.
 
 // Docs writes the shell completions and man pages that release archives and
 // packages ship, generated from the same command tree users run, so they
@@ -23,13 +28,13 @@ func Docs(dir, version string, date time.Time) error {
 	if dir == "" {
 		return fmt.Errorf("generate docs: no output directory")
 	}
-	env := &Env{
+	env := &cli.Env{
 		In: strings.NewReader(""), Out: io.Discard, Err: io.Discard,
 		Getenv: func(string) string { return "" },
 		Now:    func() time.Time { return date },
-		Build:  BuildInfo{Version: version},
+		Build:  cli.BuildInfo{Version: version},
 	}
-	root := newRoot(env)
+	root := cli.Command(env)
 	root.DisableAutoGenTag = true
 	// Completion scripts come from the root as users have it, including the
 	// `completion` command itself, so generate them before anything else.

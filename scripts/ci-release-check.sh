@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Release check for CI: what `goreleaser release` would build, without
+# publishing anything.
+#
+#  1. generate the completions and man pages the archives ship (scripts/gendocs);
+#  2. cross-compile every release target with the flags of .goreleaser.yaml
+#     (CGO_ENABLED=0, -trimpath, version/commit/date stamped by -ldflags) and
+#     check the stamp on the host binary;
+#  3. `goreleaser check` with the pinned goreleaser below.
+#
+# Step 3 needs goreleaser, and building it from source takes about 7 minutes
+# on two cores, so by default it runs only when the pinned version is already
+# installed (a CI tool cache). RELEASE_CHECK_GORELEASER=install builds it with
+# `go install` first; =skip never runs it. RELEASE_CHECK_SNAPSHOT=1 also runs
+# `goreleaser release --snapshot --clean` (archives, packages, checksums into
+# dist/; a snapshot never publishes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# v2.18.x needs Go 1.27; v2.17.0 pulls go.digitalxero.dev/go-msix, which the
+# module proxy did not serve when this was pinned. v2.16.0 builds with Go 1.26.
+GORELEASER_VERSION=v2.16.0
+targets=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
+
+mode=${RELEASE_CHECK_GORELEASER:-auto}
+case "$mode" in
+auto | install | skip) ;;
+*)
+	echo "RELEASE_CHECK_GORELEASER must be auto, install or skip, not $mode" >&2
+	exit 2
+	;;
+esac
+
+start=$SECONDS
+step() { printf -- '--- %s (%ds)\n' "$*" "$((SECONDS - start))"; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+version=0.0.0-releasecheck
+commit=$(git rev-parse HEAD 2>/dev/null || echo none)
+date=$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
+epoch=$(git log -1 --format=%ct 2>/dev/null || date +%s)
+
+step "completions and man pages"
+go run ./scripts/gendocs -out "$work/docs" -version "$version" -date "$epoch"
+for f in completions/authcli.bash completions/_authcli completions/authcli.fish completions/authcli.ps1 man/authcli.1; do
+	if [ ! -s "$work/docs/$f" ]; then
+		echo "gendocs did not write $f" >&2
+		exit 1
+	fi
+done
+echo "wrote $(find "$work/docs" -type f | wc -l) files"
+
+step "cross-compile ${#targets[@]} release targets"
+ldflags="-s -w -X main.version=$version -X main.commit=$commit -X main.date=$date"
+for t in "${targets[@]}"; do
+	goos=${t%/*}
+	goarch=${t#*/}
+	ext=""
+	[ "$goos" = windows ] && ext=.exe
+	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" \
+		-o "$work/bin/${goos}_$goarch/authcli$ext" ./cmd/authcli
+	echo "built $t"
+done
+
+step "version stamp"
+host="$work/bin/$(go env GOHOSTOS)_$(go env GOHOSTARCH)/authcli"
+if [ -x "$host" ]; then
+	got=$("$host" version)
+	echo "$got"
+	case "$got" in
+	"authcli $version (commit $commit, built $date,"*) ;;
+	*)
+		echo "the ldflags stamp did not reach \`authcli version\`" >&2
+		exit 1
+		;;
+	esac
+else
+	echo "host $(go env GOHOSTOS)/$(go env GOHOSTARCH) is not a release target; stamp not checked"
+fi
+
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+goreleaser="$gobin/goreleaser"
+have_pinned() {
+	[ -x "$goreleaser" ] && "$goreleaser" --version 2>/dev/null | grep -Eq "^GitVersion: +${GORELEASER_VERSION}\$"
+}
+
+case "$mode" in
+skip)
+	step "goreleaser check skipped (RELEASE_CHECK_GORELEASER=skip)"
+	exit 0
+	;;
+install)
+	if ! have_pinned; then
+		step "go install goreleaser $GORELEASER_VERSION"
+		go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
+	fi
+	;;
+auto)
+	if ! have_pinned; then
+		step "goreleaser check skipped: $GORELEASER_VERSION is not installed (RELEASE_CHECK_GORELEASER=install builds it, ~7 min)"
+		exit 0
+	fi
+	;;
+esac
+
+step "goreleaser check ($GORELEASER_VERSION)"
+"$goreleaser" check
+
+if [ "${RELEASE_CHECK_SNAPSHOT:-0}" = 1 ]; then
+	step "goreleaser release --snapshot --clean"
+	"$goreleaser" release --snapshot --clean
+fi
+step "done"
