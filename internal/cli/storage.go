@@ -67,7 +67,9 @@ func signInRecord(res *flow.Result) tokens.Record {
 			Expiry:       res.Token.Expiry,
 		}
 	}
-	rec.IDToken = res.IDToken
+	// Without the ID token's own expiry, `token --id-token` would think it
+	// never expires and print it long after its exp.
+	rec.IDToken, rec.IDTokenExpiry = res.IDToken, tokens.IDTokenExpiry(res.IDToken)
 	rec.Scopes = res.Scopes
 	if e := res.Endpoints; e != nil {
 		rec.TokenURL, rec.RevocationURL = e.Token, e.Revocation

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authcli/authcli/internal/devidp"
+	"github.com/authcli/authcli/internal/oidctest"
 )
 
 // fakeClock is an injected Now and Sleep: Sleep records what it was asked to
@@ -285,8 +286,8 @@ func TestDeviceCancelRealTimer(t *testing.T) {
 }
 
 func TestDeviceNoEndpoint(t *testing.T) {
-	op := newFakeOP(t) // its discovery lists no device endpoint
-	d := &Device{Provider: op.provider(), HTTPClient: NewHTTPClient(5 * time.Second), Sleep: newFakeClock().Sleep}
+	op := oidctest.New(t) // its discovery lists no device endpoint
+	d := &Device{Provider: fakeProvider(op), HTTPClient: NewHTTPClient(5 * time.Second), Sleep: newFakeClock().Sleep}
 	ctx, cancel := testCtx(t)
 	defer cancel()
 	if _, err := d.Run(ctx); !errors.Is(err, ErrNoDeviceEndpoint) {

@@ -9,7 +9,7 @@ import (
 // Sentinel errors callers branch on. Their text is written for a person: the
 // CLI prints them as the first half of its one-sentence message.
 var (
-	ErrTimeout         = errors.New("the sign-in timed out before the browser came back")
+	ErrTimeout         = errors.New("the sign-in did not finish within --timeout")
 	ErrCanceled        = errors.New("the sign-in was canceled")
 	ErrListen          = errors.New("cannot listen for the redirect on the loopback interface")
 	ErrIssuerMismatch  = errors.New("the authorization response names a different issuer (a possible mix-up attack)")
@@ -54,4 +54,18 @@ func sanitize(s string) string {
 		b.WriteRune(r)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// libError shows an error from go-oidc or x/oauth2 as text for a person:
+// their "oidc: " and "oauth2: " package prefixes dropped, the chain kept.
+type libError struct{ err error }
+
+func (e libError) Error() string { return libText(e.err.Error()) }
+func (e libError) Unwrap() error { return e.err }
+
+func libText(s string) string {
+	for _, p := range []string{"oauth2: cannot fetch token: ", "oidc: ", "oauth2: "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	return s
 }

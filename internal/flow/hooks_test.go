@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/authcli/authcli/internal/oidctest"
 )
 
 type issuerCheckFunc struct {
@@ -76,7 +78,7 @@ func TestLoginHooks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			op := newFakeOP(t)
+			op := oidctest.New(t)
 			res, err, _ := signIn(t, op, tt.tweak)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.text) {
@@ -95,14 +97,14 @@ func TestLoginHooks(t *testing.T) {
 }
 
 func TestLoginRelayNeedsFixedPort(t *testing.T) {
-	op := newFakeOP(t)
-	l := &Login{Provider: op.provider()}
+	op := oidctest.New(t)
+	l := &Login{Provider: fakeProvider(op)}
 	l.Provider.RedirectURI = "https://relay.example/callback"
 	_, err := l.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "redirect_port") {
 		t.Fatalf("error = %v, want one asking for redirect_port", err)
 	}
-	if len(op.seen) != 0 {
+	if len(op.AuthRequests()) != 0 {
 		t.Error("the browser was sent to the provider anyway")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authcli/authcli/internal/oidctest"
 )
 
 func TestParseCallback(t *testing.T) {
@@ -47,7 +49,11 @@ func TestParseCallback(t *testing.T) {
 }
 
 func FuzzParseCallback(f *testing.F) {
-	for _, s := range []string{"code=abc&state=s1", "error=access_denied&state=x&error_description=%3Cb%3E", "state=a&state=b", "", "%zz", "code=&state=&iss="} {
+	for _, s := range []string{"code=abc&state=s1", "error=access_denied&state=x&error_description=%3Cb%3E", "state=a&state=b", "", "%zz", "code=&state=&iss=",
+		// The iss of RFC 9207 given twice, and an error with markup, a
+		// terminal escape and an error_uri.
+		"code=a&state=s&iss=https%3A%2F%2Fop&iss=https%3A%2F%2Fevil",
+		"error=access_denied&error_description=%3Cscript%3E%1B%5B2J&error_uri=https%3A%2F%2Fx&state=s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -234,7 +240,7 @@ func TestListenerFormPostLimits(t *testing.T) {
 // TestLoginSurvivesLocalAttacker runs a whole sign-in while forged
 // callbacks and a silent connection hit the listener first.
 func TestLoginSurvivesLocalAttacker(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	var forgedStatuses []int
 	res, err, _ := signIn(t, op, func(l *Login) {
 		play := l.ready
@@ -257,7 +263,7 @@ func TestLoginSurvivesLocalAttacker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sign-in failed after forged callbacks: %v", err)
 	}
-	if res.Profile.Subject != "user-1" {
+	if res.Profile.Subject != oidctest.Subject {
 		t.Errorf("subject %q", res.Profile.Subject)
 	}
 	if len(forgedStatuses) != 2 || forgedStatuses[0] != 400 || forgedStatuses[1] != 400 {

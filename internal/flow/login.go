@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
@@ -216,7 +218,7 @@ func tokenError(stage string, err error) error {
 	if strings.Contains(err.Error(), "missing access_token") {
 		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
 	}
-	return fmt.Errorf("the %s request failed: %w", stage, err)
+	return fmt.Errorf("the %s request failed: %w", stage, libError{err})
 }
 
 // VerifyIDToken checks an ID token per OpenID Connect Core §3.1.3.7 and
@@ -224,7 +226,7 @@ func tokenError(stage string, err error) error {
 func VerifyIDToken(ctx context.Context, e *Endpoints, clientID, raw, nonce, accessToken string, now time.Time) (map[string]any, error) {
 	idt, err := e.Verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrIDToken, strings.TrimPrefix(err.Error(), "oidc: "))
+		return nil, fmt.Errorf("%w: %s", ErrIDToken, verifyProblem(err, raw))
 	}
 	if nonce != "" && !equalSecret(idt.Nonce, nonce) {
 		return nil, fmt.Errorf("%w: its nonce does not match the one authcli sent", ErrIDToken)
@@ -251,6 +253,38 @@ func VerifyIDToken(ctx context.Context, e *Endpoints, clientID, raw, nonce, acce
 		}
 	}
 	return claims, nil
+}
+
+// verifyProblem says in words why go-oidc refused an ID token; its own
+// texts print Go values (times with monotonic readings, slices).
+func verifyProblem(err error, raw string) string {
+	var expired *oidc.TokenExpiredError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &expired):
+		return "it expired at " + expired.Expiry.UTC().Format(time.RFC3339)
+	case strings.Contains(msg, "before the nbf"):
+		return "it is not valid yet (its nbf time is in the future)"
+	case strings.Contains(msg, "unexpected signature algorithm"):
+		return fmt.Sprintf("it is signed with algorithm %q, which the provider does not use", sanitize(headerAlg(raw)))
+	case strings.Contains(msg, "expected audience"):
+		return "its audience does not include this client ID"
+	}
+	return sanitize(libText(msg))
+}
+
+// headerAlg reads a compact JWT's alg header without trusting it.
+func headerAlg(raw string) string {
+	h, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	_ = json.Unmarshal(b, &hdr)
+	return hdr.Alg
 }
 
 // fetchUserinfo reads the userinfo endpoint (or an OAuth 2.0 provider's

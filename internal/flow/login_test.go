@@ -3,8 +3,6 @@ package flow
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -14,18 +12,27 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authcli/authcli/internal/oidctest"
 )
+
+// fakeProvider is the flow's view of an oidctest provider.
+func fakeProvider(op *oidctest.OP) Provider {
+	return Provider{Name: "fake", Issuer: op.Issuer(), ClientID: oidctest.ClientID, Scopes: []string{"openid", "email", "profile"}}
+}
+
+func writeJSON(w http.ResponseWriter, v any) { oidctest.WriteJSON(w, v) }
 
 // signIn runs a Login against op, playing the browser: it follows the
 // authorization URL's redirects to the loopback listener and returns the
 // page the tab would show.
-func signIn(t *testing.T, op *fakeOP, tweak func(*Login)) (*Result, error, string) {
+func signIn(t *testing.T, op *oidctest.OP, tweak func(*Login)) (*Result, error, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	pageCh := make(chan string, 1)
 	browsed := false
-	l := &Login{Provider: op.provider(), HTTPClient: NewHTTPClient(5 * time.Second)}
+	l := &Login{Provider: fakeProvider(op), HTTPClient: NewHTTPClient(5 * time.Second)}
 	l.ready = func(authURL string) {
 		browsed = true
 		go func() {
@@ -54,24 +61,24 @@ func signIn(t *testing.T, op *fakeOP, tweak func(*Login)) (*Result, error, strin
 }
 
 func TestLoginHappyPath(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	res, err, page := signIn(t, op, nil)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	want := Profile{Subject: "user-1", Email: "ada@example.com", EmailVerified: true, Name: "Ada Lovelace", AvatarURL: "https://img.example/ada.png"}
+	want := Profile{Subject: oidctest.Subject, Email: oidctest.Email, EmailVerified: true, Name: oidctest.Name, AvatarURL: oidctest.Picture}
 	got := res.Profile
 	got.Claims = nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("profile = %+v, want %+v", got, want)
 	}
-	if res.Token.AccessToken != "at-123" || res.Token.RefreshToken != "rt-456" || res.IDToken == "" {
+	if res.Token.AccessToken != op.AccessToken || res.Token.RefreshToken != op.RefreshToken || res.IDToken == "" {
 		t.Errorf("tokens not returned: access=%t refresh=%t id=%t", res.Token.AccessToken != "", res.Token.RefreshToken != "", res.IDToken != "")
 	}
 	if !strings.Contains(page, "You are signed in") || !strings.Contains(page, "ada@example.com") {
 		t.Errorf("success page missing text:\n%s", page)
 	}
-	q := op.seen[0]
+	q := op.AuthRequests()[0]
 	if q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) != 43 {
 		t.Errorf("PKCE not S256: method=%q challenge=%q", q.Get("code_challenge_method"), q.Get("code_challenge"))
 	}
@@ -88,13 +95,14 @@ func TestLoginHappyPath(t *testing.T) {
 }
 
 func TestLoginFreshStateEachTime(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	for range 2 {
 		if _, err, _ := signIn(t, op, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if op.seen[0].Get("state") == op.seen[1].Get("state") || op.seen[0].Get("nonce") == op.seen[1].Get("nonce") {
+	seen := op.AuthRequests()
+	if seen[0].Get("state") == seen[1].Get("state") || seen[0].Get("nonce") == seen[1].Get("nonce") {
 		t.Error("state or nonce reused across sign-ins")
 	}
 }
@@ -102,79 +110,55 @@ func TestLoginFreshStateEachTime(t *testing.T) {
 // TestLoginRefusals covers SECURITY.md's "Tokens from the provider": each
 // case breaks one rule, and the sign-in must fail with the named error.
 func TestLoginRefusals(t *testing.T) {
-	hs256 := func(op *fakeOP) string {
-		claims := map[string]any{"iss": op.issuer(), "sub": "user-1", "aud": fakeClientID, "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()}
-		h := map[string]any{"alg": "HS256", "typ": "JWT"}
-		unsigned := unsignedJWT(h, claims, nil)
-		signingInput := unsigned[:strings.LastIndex(unsigned, ".")]
-		// The classic confusion attack: HMAC keyed with public material.
-		mac := hmac.New(sha256.New, []byte(fakeClientID))
-		mac.Write([]byte(signingInput))
-		return signingInput + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-	}
 	tests := []struct {
 		name  string
-		setup func(op *fakeOP)
+		setup func(op *oidctest.OP)
 		want  error
 		text  string
 	}{
-		{"alg none", func(op *fakeOP) {
-			op.header = func(raw string) string {
-				return unsignedJWT(map[string]any{"alg": "none"}, claimsOf(raw), nil)
-			}
+		{"alg none", func(op *oidctest.OP) { op.IDToken = oidctest.AlgNone }, ErrIDToken, ""},
+		// The classic confusion attack: HMAC keyed with public material.
+		{"HMAC signed", func(op *oidctest.OP) { op.IDToken = oidctest.HMACSigned([]byte(oidctest.ClientID)) }, ErrIDToken, ""},
+		{"tampered signature", func(op *oidctest.OP) { op.IDToken = oidctest.TamperSignature }, ErrIDToken, ""},
+		{"tampered payload", func(op *oidctest.OP) {
+			op.IDToken = oidctest.TamperPayload(func(c map[string]any) { c["sub"] = "admin" })
 		}, ErrIDToken, ""},
-		{"HMAC signed", func(op *fakeOP) { op.header = func(string) string { return hs256(op) } }, ErrIDToken, ""},
-		{"tampered signature", func(op *fakeOP) {
-			op.header = func(raw string) string {
-				i := strings.LastIndex(raw, ".")
-				sig, _ := base64.RawURLEncoding.DecodeString(raw[i+1:])
-				sig[10] ^= 0xff
-				return raw[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
-			}
-		}, ErrIDToken, ""},
-		{"tampered payload", func(op *fakeOP) {
-			op.header = func(raw string) string {
-				parts := strings.Split(raw, ".")
-				c := claimsOf(raw)
-				c["sub"] = "admin"
-				forged := unsignedJWT(map[string]any{"alg": "RS256"}, c, nil)
-				return strings.Split(forged, ".")[0] + "." + strings.Split(forged, ".")[1] + "." + parts[2]
-			}
-		}, ErrIDToken, ""},
-		{"unknown kid never published", func(op *fakeOP) { op.addKey(); op.publishOnlyOld = true }, ErrIDToken, ""},
-		{"wrong issuer", func(op *fakeOP) { op.claims = func(c map[string]any) { c["iss"] = "https://evil.example" } }, ErrIDToken, "different provider"},
-		{"wrong audience", func(op *fakeOP) { op.claims = func(c map[string]any) { c["aud"] = "someone-else" } }, ErrIDToken, "audience"},
-		{"expired", func(op *fakeOP) {
-			op.claims = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }
+		{"unknown kid never published", func(op *oidctest.OP) { op.RotateKey(); op.HideNewestKey = true }, ErrIDToken, ""},
+		{"wrong issuer", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["iss"] = "https://evil.example" } }, ErrIDToken, "different provider"},
+		{"wrong audience", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["aud"] = "someone-else" } }, ErrIDToken, "audience"},
+		{"expired", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }
 		}, ErrIDToken, "expired"},
-		{"not yet valid", func(op *fakeOP) {
-			op.claims = func(c map[string]any) { c["nbf"] = time.Now().Add(time.Hour).Unix() }
+		{"not yet valid", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["nbf"] = time.Now().Add(time.Hour).Unix() }
 		}, ErrIDToken, "nbf"},
-		{"issued in the future", func(op *fakeOP) {
-			op.claims = func(c map[string]any) { c["iat"] = time.Now().Add(time.Hour).Unix() }
+		{"issued in the future", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["iat"] = time.Now().Add(time.Hour).Unix() }
 		}, ErrIDToken, "future"},
-		{"wrong nonce", func(op *fakeOP) { op.claims = func(c map[string]any) { c["nonce"] = "replayed" } }, ErrIDToken, "nonce"},
-		{"missing nonce", func(op *fakeOP) { op.claims = func(c map[string]any) { delete(c, "nonce") } }, ErrIDToken, "nonce"},
-		{"azp of another client", func(op *fakeOP) {
-			op.claims = func(c map[string]any) { c["aud"] = []string{fakeClientID, "other"}; c["azp"] = "other" }
+		{"wrong nonce", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["nonce"] = "replayed" } }, ErrIDToken, "nonce"},
+		{"missing nonce", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { delete(c, "nonce") } }, ErrIDToken, "nonce"},
+		{"azp of another client", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["aud"] = []string{oidctest.ClientID, "other"}; c["azp"] = "other" }
 		}, ErrIDToken, "another client"},
-		{"at_hash mismatch", func(op *fakeOP) { op.claims = func(c map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" } }, ErrIDToken, "at_hash"},
-		{"no ID token", func(op *fakeOP) { op.tokenBody = func(b map[string]any) { delete(b, "id_token") } }, ErrIDToken, "no ID token"},
-		{"userinfo subject mismatch", func(op *fakeOP) { op.userinfo = func(u map[string]any) { u["sub"] = "user-2" } }, ErrSubjectMismatch, ""},
-		{"no access token", func(op *fakeOP) { op.tokenBody = func(b map[string]any) { delete(b, "access_token") } }, ErrTokenResponse, "no access token"},
-		{"unknown token type", func(op *fakeOP) { op.tokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }, ErrTokenResponse, "DPoP"},
-		{"oversized token response", func(op *fakeOP) {
-			op.tokenRaw = `{"access_token":"at-123","token_type":"Bearer","pad":"` + strings.Repeat("x", 2<<20) + `"}`
+		{"at_hash mismatch", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" } }, ErrIDToken, "at_hash"},
+		{"no ID token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "id_token") } }, ErrIDToken, "no ID token"},
+		{"userinfo subject mismatch", func(op *oidctest.OP) { op.Userinfo = func(u map[string]any) { u["sub"] = "user-2" } }, ErrSubjectMismatch, ""},
+		{"no access token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "access_token") } }, ErrTokenResponse, "no access token"},
+		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }, ErrTokenResponse, "DPoP"},
+		{"oversized token response", func(op *oidctest.OP) {
+			op.TokenRaw = `{"access_token":"at-123","token_type":"Bearer","pad":"` + strings.Repeat("x", 2<<20) + `"}`
 		}, nil, "larger than 512 KiB"},
-		{"discovery names another issuer", func(op *fakeOP) { op.discoveryIssuer = "https://evil.example" }, ErrDiscovery, ""},
-		{"discovery endpoint over plain http", func(op *fakeOP) { op.httpEndpoint = "http://example.com/userinfo" }, ErrInsecureURL, ""},
-		{"iss parameter mismatch", func(op *fakeOP) { op.advertiseIss = true; op.redirectIss = "https://evil.example" }, ErrIssuerMismatch, ""},
-		{"iss parameter missing though advertised", func(op *fakeOP) { op.advertiseIss = true }, ErrIssuerMismatch, "missing"},
-		{"iss parameter mismatch, not advertised", func(op *fakeOP) { op.redirectIss = "https://evil.example" }, ErrIssuerMismatch, ""},
+		{"oversized userinfo", func(op *oidctest.OP) { op.Oversize = "/userinfo" }, ErrUserinfo, "larger than 512 KiB"},
+		{"oversized JWKS", func(op *oidctest.OP) { op.Oversize = "/jwks" }, ErrIDToken, "larger than 512 KiB"},
+		{"discovery names another issuer", func(op *oidctest.OP) { op.DiscoveryIssuer = "https://evil.example" }, ErrDiscovery, ""},
+		{"discovery endpoint over plain http", func(op *oidctest.OP) { op.UserinfoEndpoint = "http://example.com/userinfo" }, ErrInsecureURL, ""},
+		{"iss parameter mismatch", func(op *oidctest.OP) { op.AdvertiseIss = true; op.RedirectIss = "https://evil.example" }, ErrIssuerMismatch, ""},
+		{"iss parameter missing though advertised", func(op *oidctest.OP) { op.AdvertiseIss = true }, ErrIssuerMismatch, "missing"},
+		{"iss parameter mismatch, not advertised", func(op *oidctest.OP) { op.RedirectIss = "https://evil.example" }, ErrIssuerMismatch, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			op := newFakeOP(t)
+			op := oidctest.New(t)
 			tt.setup(op)
 			res, err, page := signIn(t, op, nil)
 			if err == nil {
@@ -189,7 +173,7 @@ func TestLoginRefusals(t *testing.T) {
 			if tt.text != "" && !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("error %q does not mention %q", err, tt.text)
 			}
-			if strings.Contains(err.Error(), "at-123") || strings.Contains(err.Error(), "rt-456") {
+			if strings.Contains(err.Error(), op.AccessToken) || strings.Contains(err.Error(), op.RefreshToken) {
 				t.Errorf("error leaks a token: %v", err)
 			}
 			if page != "" && !strings.Contains(page, "Sign-in failed") && !strings.HasPrefix(page, "GET failed") {
@@ -199,22 +183,32 @@ func TestLoginRefusals(t *testing.T) {
 	}
 }
 
+// TestLoginIssParameterMatches: a correct RFC 9207 iss passes.
+func TestLoginIssParameterMatches(t *testing.T) {
+	op := oidctest.New(t)
+	op.AdvertiseIss = true
+	op.RedirectIss = op.Issuer()
+	if _, err, _ := signIn(t, op, nil); err != nil {
+		t.Fatalf("sign-in with the right iss parameter: %v", err)
+	}
+}
+
 // TestLoginKeyRotation: a token signed by a key the client has not seen
 // yet is accepted once the JWKS, fetched again, publishes it.
 func TestLoginKeyRotation(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	if _, err, _ := signIn(t, op, nil); err != nil {
 		t.Fatal(err)
 	}
-	op.addKey()
+	op.RotateKey()
 	if _, err, _ := signIn(t, op, nil); err != nil {
 		t.Fatalf("after key rotation: %v", err)
 	}
 }
 
 func TestLoginProviderErrorEscaped(t *testing.T) {
-	op := newFakeOP(t)
-	op.denyWith = `<script>alert("x")</script> The user said no`
+	op := oidctest.New(t)
+	op.DenyWith = `<script>alert("x")</script> The user said no`
 	_, err, page := signIn(t, op, nil)
 	var pe *ProviderError
 	if !errors.As(err, &pe) || pe.Code != "access_denied" {
@@ -232,7 +226,7 @@ func TestLoginProviderErrorEscaped(t *testing.T) {
 }
 
 func TestLoginTimeoutAndCancel(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	for _, tt := range []struct {
 		name string
 		ctx  func() (context.Context, context.CancelFunc)
@@ -251,12 +245,12 @@ func TestLoginTimeoutAndCancel(t *testing.T) {
 			ctx, cancel := tt.ctx()
 			defer cancel()
 			var stderr bytes.Buffer
-			l := &Login{Provider: op.provider(), Stderr: &stderr} // nobody plays the browser
+			l := &Login{Provider: fakeProvider(op), Stderr: &stderr} // nobody plays the browser
 			_, err := l.Run(ctx)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want %v", err, tt.want)
 			}
-			if !strings.Contains(stderr.String(), op.issuer()+"/authorize?") {
+			if !strings.Contains(stderr.String(), op.Issuer()+"/authorize?") {
 				t.Errorf("the URL was not printed on stderr as a fallback:\n%s", stderr.String())
 			}
 		})
@@ -266,11 +260,11 @@ func TestLoginTimeoutAndCancel(t *testing.T) {
 // TestLoginProviderNeverAnswers: a token endpoint that hangs is ended by the
 // context's deadline.
 func TestLoginProviderNeverAnswers(t *testing.T) {
-	op := newFakeOP(t)
-	op.tokenHang = make(chan struct{})
+	op := oidctest.New(t)
+	op.Hang = "/token"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	l := &Login{Provider: op.provider()}
+	l := &Login{Provider: fakeProvider(op)}
 	l.ready = func(u string) {
 		go func() {
 			if resp, err := http.Get(u); err == nil {
@@ -284,7 +278,7 @@ func TestLoginProviderNeverAnswers(t *testing.T) {
 }
 
 func TestLoginOpensBrowser(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	var opened string
 	_, err, _ := signIn(t, op, func(l *Login) {
 		l.Open = func(_ context.Context, u string) error { opened = u; return nil }
@@ -292,20 +286,20 @@ func TestLoginOpensBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(opened, op.issuer()+"/authorize?") {
+	if !strings.HasPrefix(opened, op.Issuer()+"/authorize?") {
 		t.Errorf("opener got %q", opened)
 	}
 }
 
 func TestLoginAuthParamsCannotOverrideProtocol(t *testing.T) {
-	op := newFakeOP(t)
+	op := oidctest.New(t)
 	_, err, _ := signIn(t, op, func(l *Login) {
 		l.Provider.AuthParams = map[string]string{"access_type": "offline", "code_challenge_method": "plain", "state": "fixed"}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := op.seen[0]
+	q := op.AuthRequests()[0]
 	if q.Get("access_type") != "offline" {
 		t.Error("extra parameter not sent")
 	}

@@ -112,7 +112,7 @@ func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() t
 		}
 		op, err := oidc.NewProvider(dctx, p.Issuer)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
+			return nil, fmt.Errorf("%w: %w", ErrDiscovery, libError{err})
 		}
 		var x discoveryExtras
 		if err := op.Claims(&x); err != nil {

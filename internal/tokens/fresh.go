@@ -100,7 +100,8 @@ func (s *Source) Fresh(ctx context.Context, key string, want Want) (Record, erro
 	if next.RevocationURL == "" {
 		next.RevocationURL = rec.RevocationURL
 	}
-	if next.IDToken == "" {
+	newIDToken := next.IDToken != ""
+	if !newIDToken {
 		next.IDToken, next.IDTokenExpiry = rec.IDToken, rec.IDTokenExpiry
 	}
 	if len(next.Scopes) == 0 {
@@ -119,7 +120,9 @@ func (s *Source) Fresh(ctx context.Context, key string, want Want) (Record, erro
 	if s.OnRefreshed != nil {
 		_ = s.OnRefreshed(next)
 	}
-	if !s.fresh(next, want) && want.IDToken {
+	// A new ID token is handed out even when its life is shorter than
+	// MinTTL, like an access token: refreshing again would not help.
+	if want.IDToken && !newIDToken {
 		return Record{}, fmt.Errorf("%w: the provider refreshed the tokens without a new ID token", ErrSignInRequired)
 	}
 	return next, nil

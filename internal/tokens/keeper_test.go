@@ -158,6 +158,9 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"v":1}`))
 	f.Add([]byte(`{"v":2,"access_token":"x"}`))
 	f.Add([]byte(`null`))
+	// Every field set, and a record holding only a refresh token.
+	f.Add([]byte(`{"v":1,"access_token":"a","token_type":"Bearer","refresh_token":"r","id_token":"h.p.s","expiry":"2026-11-23T12:00:00Z","id_token_expiry":"2026-11-23T12:00:00+01:00","scopes":["openid"],"token_url":"https://op/token","revocation_url":"https://op/revoke","updated_at":"2026-11-23T11:00:00Z"}`))
+	f.Add([]byte(`{"v":1,"refresh_token":"r","expiry":"not a time"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := Decode(b)
 		if err != nil {
