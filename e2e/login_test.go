@@ -175,7 +175,7 @@ func TestListenerOnLoopbackOnly(t *testing.T) {
 	}
 	t.Logf("checked %d non-loopback addresses", checked)
 	res := <-done
-	if res.code != 1 || !strings.Contains(res.stderr, "timed out") {
+	if res.code != 1 || !strings.Contains(res.stderr, "did not finish within --timeout") {
 		t.Errorf("exit %d, stderr %q: want the timeout sentence", res.code, res.stderr)
 	}
 }

@@ -177,6 +177,11 @@ func TestExec(t *testing.T) {
 	if res.code != 0 {
 		t.Errorf("the token appeared in the child's argv (exit %d)", res.code)
 	}
+	// The child gets a token, not the key that opens every token.
+	res = r.exec("exec", "--", "sh", "-c", `test -z "$AUTHCLI_VAULT_KEY$AUTHCLI_VAULT_PASSPHRASE" || exit 8`)
+	if res.code != 0 {
+		t.Errorf("the vault key reached the exec child (exit %d)", res.code)
+	}
 }
 
 func TestTokenClientCredentials(t *testing.T) {

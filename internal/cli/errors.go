@@ -60,7 +60,7 @@ func describe(err error) (int, string) {
 	case errors.Is(err, flow.ErrCanceled):
 		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
 	case errors.Is(err, flow.ErrTimeout):
-		return ExitFailure, "the sign-in timed out before the browser came back; run the command again and finish in the browser within --timeout"
+		return ExitFailure, "the sign-in did not finish within --timeout; run the command again and finish in the browser sooner, or, if the browser already showed the provider's answer, check that the provider is reachable"
 	case errors.Is(err, flow.ErrDeviceDenied):
 		return ExitFailure, sentence(err) + "; run the command again and approve the code"
 	case errors.Is(err, flow.ErrDeviceExpired):

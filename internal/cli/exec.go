@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/vault"
 )
 
 type execOptions struct {
@@ -54,7 +55,7 @@ func runExec(ctx context.Context, env *Env, opts *execOptions, args []string) er
 	}
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.In, env.Out, env.Err
-	cmd.Env = append(os.Environ(), opts.EnvVar+"="+rec.AccessToken)
+	cmd.Env = append(vault.WithoutSecrets(os.Environ()), opts.EnvVar+"="+rec.AccessToken)
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

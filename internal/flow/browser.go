@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 
 	"github.com/pkg/browser"
+
+	"github.com/authcli/authcli/internal/vault"
 )
 
 // ErrNoBrowser means no browser can be opened here: an SSH session or a
@@ -34,7 +37,12 @@ func SystemOpener(getenv func(string) string, w io.Writer) Opener {
 		// pkg/browser writes the opener's output to its package-level
 		// writers; point them away from stdout.
 		browser.Stdout, browser.Stderr = w, w
-		if err := browser.OpenURL(url); err != nil {
+		// Nor can it be given an environment: hide the vault's secrets from
+		// the opener (and a browser it may start) while it runs.
+		restore := hideSecrets()
+		err := browser.OpenURL(url)
+		restore()
+		if err != nil {
 			return fmt.Errorf("%w: %v", ErrNoBrowser, err)
 		}
 		return nil
@@ -75,10 +83,29 @@ func runBrowserCommand(command, url string, w io.Writer) error {
 		fields = append(fields, url)
 	}
 	cmd := exec.Command(fields[0], fields[1:]...)
+	cmd.Env = vault.WithoutSecrets(os.Environ())
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: $BROWSER (%s) could not start: %v", ErrNoBrowser, fields[0], err)
 	}
 	go func() { _ = cmd.Wait() }()
 	return nil
+}
+
+// hideSecrets unsets the vault's variables in this process until restore
+// is called. The vault was opened before the sign-in began, so nothing in
+// authcli reads them meanwhile.
+func hideSecrets() (restore func()) {
+	saved := map[string]string{}
+	for _, name := range []string{vault.EnvVaultKey, vault.EnvVaultPassphrase} {
+		if v, ok := os.LookupEnv(name); ok {
+			saved[name] = v
+			_ = os.Unsetenv(name)
+		}
+	}
+	return func() {
+		for name, v := range saved {
+			_ = os.Setenv(name, v)
+		}
+	}
 }

@@ -117,3 +117,17 @@ func Open(getenv func(string) string, stateDir string) (Vault, error) {
 		return nil, fmt.Errorf("%w: %s=%q is not supported; use \"keyring\" or \"file\"", ErrInvalidConfig, EnvVault, sel)
 	}
 }
+
+// WithoutSecrets returns environ (os.Environ's form) without the variables
+// that unlock the file vault: children authcli starts (a browser, the
+// command of `authcli exec`) must not inherit the key to every token.
+func WithoutSecrets(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != EnvVaultKey && name != EnvVaultPassphrase {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

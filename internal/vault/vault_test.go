@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,4 +323,15 @@ func ExampleOpenFile() {
 	// {"refresh_token":"..."}
 	// [github/12345]
 	// true
+}
+
+// TestWithoutSecrets: children (a browser, authcli exec's command) get
+// everything but the key that opens every stored token.
+func TestWithoutSecrets(t *testing.T) {
+	in := []string{"PATH=/bin", "AUTHCLI_VAULT_KEY=c2VjcmV0", "AUTHCLI_VAULT=file", "AUTHCLI_VAULT_PASSPHRASE=pw", "AUTHCLI_VAULT_KEYS=x", "DISPLAY=:0"}
+	got := WithoutSecrets(in)
+	want := []string{"PATH=/bin", "AUTHCLI_VAULT=file", "AUTHCLI_VAULT_KEYS=x", "DISPLAY=:0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("WithoutSecrets = %q, want %q", got, want)
+	}
 }
