@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/tokens"
@@ -65,7 +65,8 @@ func (m *Model) start(label string, work func(ctx context.Context, showURL func(
 			return nil
 		}
 	}
-	return tea.Batch(run, wait, m.spin.Tick)
+	m.spin = 0
+	return tea.Batch(run, wait, spinTick(id))
 }
 
 func (m *Model) link(p Provider, account string) tea.Cmd {

@@ -3,7 +3,7 @@ package tui
 import (
 	"strings"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // confirmModel asks a yes/no question before a change that cannot be
@@ -15,7 +15,9 @@ type confirmModel struct {
 	back     screen // where "no" returns
 }
 
-func (c confirmModel) view(width int, s styles) string {
+// view draws the question in a box: a plain line border, one space of
+// padding, the text wrapped inside.
+func (c confirmModel) view(width int) string {
 	inner := min(max(width-8, 20), 70)
 	var body []string
 	body = append(body, wrap(c.question, inner)...)
@@ -24,10 +26,11 @@ func (c confirmModel) view(width int, s styles) string {
 		body = append(body, wrap(c.detail, inner)...)
 	}
 	body = append(body, "", "y: yes   n/esc: no")
-	box := s.dialog.Width(inner + 2).Render(strings.Join(body, "\n"))
-	lines := strings.Split(box, "\n")
-	for i := range lines {
-		lines[i] = "  " + lines[i]
+	rule := strings.Repeat("─", inner+2)
+	lines := []string{"  ┌" + rule + "┐"}
+	for _, l := range body {
+		lines = append(lines, "  │ "+fit(l, inner)+" │")
 	}
+	lines = append(lines, "  └"+rule+"┘")
 	return strings.Join(lines, "\n")
 }

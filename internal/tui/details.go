@@ -6,22 +6,24 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/viewport"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authcli/authcli/internal/accounts"
 )
 
 // detailsModel shows one identity: profile, token state, scopes, and the
 // raw profile claims the provider sent (never a token: the store has none).
+// It scrolls when they do not fit; the root routes the keys.
 type detailsModel struct {
-	ref identityRef
-	vp  viewport.Model
+	ref    identityRef
+	lines  []string
+	offset int // first line drawn
+	width  int
+	height int
 }
 
 func newDetailsModel(ref identityRef) detailsModel {
-	vp := viewport.New(0, 0)
-	vp.KeyMap = viewport.KeyMap{} // the root routes keys; see scrollDetails
-	return detailsModel{ref: ref, vp: vp}
+	return detailsModel{ref: ref, height: 1}
 }
 
 // refresh redraws the content (the state or the clock moved) at a size.
@@ -30,20 +32,36 @@ func (d *detailsModel) refresh(st *accounts.State, width, height int, now time.T
 	if !ok {
 		return false
 	}
-	d.vp.Width, d.vp.Height = width, max(height, 1)
-	d.vp.SetContent(detailsText(acc, id, st.Default == acc.Name, width, now, names, s))
+	d.width = width
+	d.lines = strings.Split(detailsText(acc, id, st.Default == acc.Name, width, now, names, s), "\n")
+	d.setHeight(height)
 	return true
 }
 
-func (d *detailsModel) scroll(lines int) {
-	if lines < 0 {
-		d.vp.ScrollUp(-lines)
-	} else {
-		d.vp.ScrollDown(lines)
-	}
+// setHeight resizes the window, keeping it inside the content.
+func (d *detailsModel) setHeight(height int) {
+	d.height = max(height, 1)
+	d.scroll(0)
 }
 
-func (d detailsModel) view() string { return d.vp.View() }
+// scroll moves the window by lines, stopping at the top and at the last
+// full page.
+func (d *detailsModel) scroll(lines int) {
+	d.offset = min(max(d.offset+lines, 0), max(len(d.lines)-d.height, 0))
+}
+
+// view is the window: height lines, each cut and padded to the width.
+func (d detailsModel) view() string {
+	out := make([]string, d.height)
+	for i := range out {
+		line := ""
+		if n := d.offset + i; n < len(d.lines) {
+			line = ansi.Truncate(d.lines[n], d.width, "")
+		}
+		out[i] = pad(line, d.width)
+	}
+	return strings.Join(out, "\n")
+}
 
 // findIdentity looks ref up in the state the TUI last loaded.
 func findIdentity(st *accounts.State, ref identityRef) (accounts.Account, accounts.Identity, bool) {

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/bubbles/spinner"
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
 )
@@ -274,7 +273,7 @@ func (h *harness) run(cmd tea.Cmd) {
 }
 
 func (h *harness) send(msg tea.Msg) {
-	if _, ok := msg.(spinner.TickMsg); ok {
+	if _, ok := msg.(spinTickedMsg); ok {
 		return
 	}
 	if _, ok := msg.(tea.QuitMsg); ok {
@@ -285,28 +284,35 @@ func (h *harness) send(msg tea.Msg) {
 		h.loads++
 	}
 	_, cmd := h.m.Update(msg)
-	h.views = append(h.views, h.m.View())
+	h.views = append(h.views, h.m.View().Content)
 	h.run(cmd)
 }
 
-// key sends one key press: a rune, or a special key by its name.
+// key sends one key press: a character, or a special key by its name.
 func (h *harness) key(k string) {
-	var msg tea.KeyMsg
+	h.send(keyPress(k))
+}
+
+// keyPress is the message Bubble Tea v2 sends for one key: a character,
+// or a special key by its name.
+func keyPress(k string) tea.KeyPressMsg {
 	switch k {
 	case "enter":
-		msg = tea.KeyMsg{Type: tea.KeyEnter}
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
 	case "esc":
-		msg = tea.KeyMsg{Type: tea.KeyEsc}
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "down":
-		msg = tea.KeyMsg{Type: tea.KeyDown}
+		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "up":
-		msg = tea.KeyMsg{Type: tea.KeyUp}
+		return tea.KeyPressMsg{Code: tea.KeyUp}
 	case "ctrl+c":
-		msg = tea.KeyMsg{Type: tea.KeyCtrlC}
-	default:
-		msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	}
-	h.send(msg)
+	r := []rune(k)
+	if len(r) != 1 {
+		panic("keyPress: one character or a key name, not " + k)
+	}
+	return tea.KeyPressMsg{Code: r[0], Text: k}
 }
 
 // waitFor delivers messages until cond holds, failing after a bounded wait.
@@ -321,7 +327,7 @@ func (h *harness) waitFor(what string, cond func() bool) {
 			h.send(msg)
 		case <-poll.C:
 		case <-deadline:
-			h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, h.m.View())
+			h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, h.view())
 		}
 	}
 }
@@ -334,7 +340,7 @@ func (h *harness) waitIdle() {
 	h.waitFor("the action to end", func() bool { return h.m.busy == nil && h.loads > start })
 }
 
-func (h *harness) view() string { return h.m.View() }
+func (h *harness) view() string { return h.m.View().Content }
 
 func (h *harness) mustShow(wants ...string) {
 	h.t.Helper()

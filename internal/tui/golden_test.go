@@ -6,26 +6,26 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/exp/golden"
-	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 )
 
-// TestGoldenScreens runs the real bubbletea program at 80×24 with NO_COLOR
+// TestGoldenScreens runs the real Bubble Tea program at 80×24 with NO_COLOR
 // and a fixed clock, and compares each main screen with
 // testdata/TestGoldenScreens/NAME.golden (go test -update rewrites them).
 func TestGoldenScreens(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(*fakeBackend)
-		keys  []tea.KeyMsg
-		wait  string // text that shows the keys' screen is drawn
+		keys  []string // keyPress names
+		wait  string   // text that shows the keys' screen is drawn
 	}{
 		{name: "list"},
-		{name: "details", keys: []tea.KeyMsg{keyDown(), keyEnter()}, wait: "email_verified"},
-		{name: "picker", keys: []tea.KeyMsg{runes("l")}, wait: "not ready"},
-		{name: "confirm_unlink", keys: []tea.KeyMsg{keyDown(), runes("u")}, wait: "y: yes"},
-		{name: "help", keys: []tea.KeyMsg{runes("?")}, wait: "make default"},
+		{name: "details", keys: []string{"down", "enter"}, wait: "email_verified"},
+		{name: "picker", keys: []string{"l"}, wait: "not ready"},
+		{name: "confirm_unlink", keys: []string{"down", "u"}, wait: "y: yes"},
+		{name: "help", keys: []string{"?"}, wait: "make default"},
 		{
 			name: "last_identity_refused",
 			setup: func(f *fakeBackend) {
@@ -33,7 +33,7 @@ func TestGoldenScreens(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			keys: []tea.KeyMsg{keyDown(), keyDown(), runes("u")},
+			keys: []string{"down", "down", "u"},
 			wait: "Not unlinked",
 		},
 		{name: "empty", setup: func(f *fakeBackend) { f.state.Accounts, f.state.Default = nil, "" }},
@@ -46,7 +46,9 @@ func TestGoldenScreens(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			tm := teatest.NewTestModel(t, New(ctx, f, testOptions(&syncBuffer{})), teatest.WithInitialTermSize(80, 24))
+			opts := testOptions(&syncBuffer{})
+			tm := teatest.NewTestModel(t, New(ctx, f, opts), teatest.WithInitialTermSize(80, 24),
+				teatest.WithProgramOptions(tea.WithEnvironment(teaEnvironment(opts.Getenv))))
 			// The output is read as it comes: wait for the list once, then
 			// for what the keys bring up.
 			ready := "needs sign-in"
@@ -55,7 +57,7 @@ func TestGoldenScreens(t *testing.T) {
 			}
 			waitOutput(t, tm, ready)
 			for _, k := range tc.keys {
-				tm.Send(k)
+				tm.Send(keyPress(k))
 			}
 			if len(tc.keys) > 0 {
 				waitOutput(t, tm, tc.wait)
@@ -64,7 +66,7 @@ func TestGoldenScreens(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
-			golden.RequireEqual(t, []byte(m.View()))
+			golden.RequireEqual(t, []byte(m.View().Content))
 		})
 	}
 }
@@ -75,7 +77,3 @@ func waitOutput(t *testing.T, tm *teatest.TestModel, text string) {
 		return bytes.Contains(b, []byte(text))
 	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
-
-func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
-func keyDown() tea.KeyMsg       { return tea.KeyMsg{Type: tea.KeyDown} }
-func keyEnter() tea.KeyMsg      { return tea.KeyMsg{Type: tea.KeyEnter} }

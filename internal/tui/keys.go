@@ -1,6 +1,6 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import "charm.land/bubbles/v2/key"
 
 // keyMap holds every binding; each screen picks the ones that apply, and
 // help (`?`) is generated from the same bindings.
@@ -23,7 +23,7 @@ func newKeyMap() keyMap {
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "f", " "), key.WithHelp("pgdn/f", "page down")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "f", "space"), key.WithHelp("pgdn/f", "page down")),
 
 		Details: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		Back:    key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
@@ -47,14 +47,12 @@ func newKeyMap() keyMap {
 	}
 }
 
-// helpKeys is one screen's bindings in the shape bubbles/help renders.
+// helpKeys is one screen's bindings for helpView: one line of the main
+// ones, and columns of them all for ?.
 type helpKeys struct {
 	short []key.Binding
 	full  [][]key.Binding
 }
-
-func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
-func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
 
 // listHelp offers "sign in again" instead of "refresh" in the short help
 // when the selected identity cannot be refreshed.

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-
 	"github.com/authcli/authcli/internal/accounts"
 )
 
@@ -197,7 +195,7 @@ func providerName(provider string, names map[string]string) string {
 	return oneLine(provider)
 }
 
-func healthStyle(id accounts.Identity, now time.Time, s styles) lipgloss.Style {
+func healthStyle(id accounts.Identity, now time.Time, s styles) style {
 	switch id.Health(now, accounts.DefaultExpiringWithin) {
 	case accounts.HealthValid:
 		return s.good

@@ -6,10 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/spinner"
-	tea "github.com/charmbracelet/bubbletea"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/authcli/authcli/internal/accounts"
 )
@@ -66,8 +65,7 @@ type Model struct {
 	opts    Options
 	keys    keyMap
 	st      styles
-	help    help.Model
-	spin    spinner.Model
+	spin    int // the spinner's frame
 
 	width, height int
 
@@ -93,20 +91,19 @@ type Model struct {
 // every action the TUI starts.
 func New(ctx context.Context, b Backend, opts Options) *Model {
 	opts = opts.withDefaults()
-	st := newStyles(newRenderer(opts.Out, opts.Getenv))
-	h := help.New()
-	h.Styles = st.help
-	return &Model{
+	m := &Model{
 		ctx:     ctx,
 		backend: b,
 		opts:    opts,
 		keys:    newKeyMap(),
-		st:      st,
-		help:    h,
-		spin:    spinner.New(spinner.WithSpinner(spinner.Line), spinner.WithStyle(st.spinner)),
 		width:   defaultWidth,
 		height:  defaultHeight,
 	}
+	// Colour until the program reports its profile (tea.ColorProfileMsg):
+	// Bubble Tea downsamples the first frames anyway, and NO_COLOR is
+	// known now.
+	m.st = newStyles(colorful(colorprofile.ANSI, opts.Getenv))
+	return m
 }
 
 // clockTickedMsg: time passed; token health text may have changed.
@@ -150,32 +147,25 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case crashedMsg:
 		m.crash(msg.value)
 		return tea.Quit
-	case tea.WindowSizeMsg:
-		m.width, m.height = max(msg.Width, 20), max(msg.Height, 6)
-		m.help.Width = m.width
+	case tea.ColorProfileMsg:
+		m.st = newStyles(colorful(msg.Profile, m.opts.Getenv))
 		m.refreshDetails()
 		return nil
-	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
-			// bubbletea v1 delivers keys typed faster than it reads ("jj",
-			// "lj") as one message: take them one at a time.
-			var cmds []tea.Cmd
-			for _, r := range msg.Runes {
-				cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
-			}
-			return tea.Batch(cmds...)
-		}
+	case tea.WindowSizeMsg:
+		m.width, m.height = max(msg.Width, 20), max(msg.Height, 6)
+		m.refreshDetails()
+		return nil
+	case tea.KeyPressMsg:
 		return m.handleKey(msg)
 	case clockTickedMsg:
 		m.refreshDetails()
 		return clockTick()
-	case spinner.TickMsg:
-		if m.busy == nil {
-			return nil // the spinner stops with the action
+	case spinTickedMsg:
+		if m.busy == nil || m.busy.id != msg.op {
+			return nil // the spinner stops with its action
 		}
-		var cmd tea.Cmd
-		m.spin, cmd = m.spin.Update(msg)
-		return cmd
+		m.spin = (m.spin + 1) % len(spinFrames)
+		return spinTick(msg.op)
 	case accountsLoadedMsg:
 		m.applyLoaded(msg)
 		return nil
@@ -239,8 +229,8 @@ func (m *Model) setStatus(kind statusKind, text string) {
 	m.status = status{text: oneLine(text), kind: kind}
 }
 
-func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
-	if msg.Type == tea.KeyCtrlC {
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if msg.String() == "ctrl+c" {
 		m.stop()
 		return tea.Quit
 	}
@@ -267,7 +257,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return m.listKey(msg)
 }
 
-func (m *Model) busyKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) busyKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Cancel):
 		if !m.busy.canceled {
@@ -283,7 +273,7 @@ func (m *Model) busyKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Up):
 		m.list.move(-1)
@@ -311,7 +301,7 @@ func (m *Model) listKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) detailsKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) detailsKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Back):
 		m.screen = screenList
@@ -346,7 +336,7 @@ func (m *Model) identityKey(msg tea.KeyMsg, ref identityRef) tea.Cmd {
 	return nil
 }
 
-func (m *Model) pickerKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) pickerKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Up):
 		m.picker.move(-1)
@@ -372,7 +362,7 @@ func (m *Model) pickerKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) confirmKey(msg tea.KeyMsg) tea.Cmd {
+func (m *Model) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, m.keys.Yes):
 		m.screen = m.confirm.back

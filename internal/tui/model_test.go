@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authcli/authcli/internal/accounts"
@@ -38,14 +38,17 @@ func TestListShowsAccountsAndHealth(t *testing.T) {
 	if r, _ := h.m.list.selected(); r.ref() != (identityRef{"bob", "first", "bob-1"}) {
 		t.Errorf("after one up the cursor is on %+v", r.ref())
 	}
-	// Keys typed faster than the program reads arrive together.
-	h.key("kk")
+	// vi keys (Bubble Tea v2 sends keys typed together one at a time; see
+	// TestKeysTypedTogether).
+	h.key("k")
+	h.key("k")
 	if r, _ := h.m.list.selected(); r.ref() != (identityRef{"ada", "first", "ada-1"}) {
-		t.Errorf("after kk the cursor is on %+v", r.ref())
+		t.Errorf("after k k the cursor is on %+v", r.ref())
 	}
-	h.key("jl")
+	h.key("j")
+	h.key("l")
 	if h.m.screen != screenPicker || h.m.picker.account != "ada" {
-		t.Errorf("jl did not move down and open the picker: screen %v", h.m.screen)
+		t.Errorf("j l did not move down and open the picker: screen %v", h.m.screen)
 	}
 }
 
@@ -486,4 +489,59 @@ func TestProviderTextCannotDriveTheTerminal(t *testing.T) {
 		}
 	}
 	h.mustShow("eve@example.com]0;owned", "[31mred")
+}
+
+// TestDetailsScroll: on a short terminal the details scroll line by line
+// and by page, stop at the last line and at the title, and keep the screen
+// its height.
+func TestDetailsScroll(t *testing.T) {
+	h := newHarness(t, newFake(t))
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 12})
+	h.key("enter")
+	h.mustShow("First IdP identity on account ada", "Provider")
+	h.mustNotShow("email_verified")
+	for range 40 { // far past the end
+		h.key("j")
+	}
+	h.mustShow("email_verified", "sub             ada-1")
+	h.mustNotShow("First IdP identity on account ada")
+	last := h.view()
+	h.key("f")
+	if h.view() != last {
+		t.Errorf("a page down past the end moved the details:\n%s", h.view())
+	}
+	h.key("b")
+	h.key("k")
+	h.key("up")
+	h.mustShow("First IdP identity on account ada")
+	if lines := strings.Split(h.view(), "\n"); len(lines) != 12 {
+		t.Errorf("the screen has %d lines, want 12", len(lines))
+	}
+}
+
+// TestSpinnerTurnsWithItsAction: ticks of the running action advance the
+// spinner and ask for the next; stale ones, and any after the action, do
+// nothing, so only one chain of ticks ever runs.
+func TestSpinnerTurnsWithItsAction(t *testing.T) {
+	f := newFake(t)
+	release := make(chan struct{})
+	f.refresh = func(context.Context) error { <-release; return nil }
+	h := newHarness(t, f)
+	h.key("r")
+	h.waitFor("the refresh", func() bool { return h.m.busy != nil })
+	h.mustShow("| Refreshing the tokens")
+	op := h.m.busy.id
+	if _, cmd := h.m.Update(spinTickedMsg{op: op}); cmd == nil {
+		t.Error("a tick of the running action did not ask for the next")
+	}
+	h.mustShow("/ Refreshing the tokens")
+	if _, cmd := h.m.Update(spinTickedMsg{op: op - 1}); cmd != nil {
+		t.Error("a tick of an earlier action asked for another")
+	}
+	h.mustShow("/ Refreshing the tokens")
+	close(release)
+	h.waitIdle()
+	if _, cmd := h.m.Update(spinTickedMsg{op: op}); cmd != nil {
+		t.Error("a tick after the action ended asked for another")
+	}
 }

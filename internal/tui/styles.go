@@ -1,80 +1,88 @@
 package tui
 
 import (
-	"io"
+	"strings"
 
-	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 )
 
-// styles are built per program from its own renderer, never at package
-// level: lipgloss's default renderer belongs to whatever os.Stdout is when
-// the binary starts, and asking it about the terminal costs a round trip.
-// Colours are plain ANSI ones that read on dark and light backgrounds
-// alike, so the background never needs to be queried; with NO_COLOR (or
-// when the output is not a terminal) everything is plain text, and the
+// style is a set of SGR attributes; the zero style draws text as it is.
+//
+// The TUI styles text itself instead of with Lip Gloss: Lip Gloss v2
+// detects the colour profile of os.Stdout when its package initialises,
+// which reads the terminfo database and, inside tmux, runs `tmux info` at
+// the start of every authcli command. Bubble Tea v2 alone detects the
+// profile inside Run, and downsamples what these styles emit to it.
+type style struct{ sgr ansi.Style }
+
+// Render wraps each line of text in the style, so that a line never
+// carries attributes into the next.
+func (s style) Render(text string) string {
+	if len(s.sgr) == 0 {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = s.sgr.Styled(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// styles are values built per program, never at package level, and never
+// from a question to the terminal. Colours are plain ANSI ones that read
+// on dark and light backgrounds alike, so the background is never queried.
+// When colour is off (NO_COLOR, or output that is not a colour terminal)
+// every style is plain text, with no bold or reverse either, and the
 // cursor and markers are characters, not colours.
 type styles struct {
-	title    lipgloss.Style
-	account  lipgloss.Style
-	marker   lipgloss.Style // the default account's mark
-	selected lipgloss.Style
-	dim      lipgloss.Style
-	label    lipgloss.Style
-	good     lipgloss.Style
-	warn     lipgloss.Style
-	bad      lipgloss.Style
-	info     lipgloss.Style
-	url      lipgloss.Style
-	dialog   lipgloss.Style
-	spinner  lipgloss.Style
-	help     help.Styles
+	title    style
+	account  style
+	marker   style // the default account's mark
+	selected style
+	dim      style
+	label    style
+	good     style
+	warn     style
+	bad      style
+	info     style
+	url      style
+	spinner  style
+	helpKey  style
+	helpSep  style // separators and the ellipsis of the key help
 }
 
-// newRenderer makes the program's renderer for out. It never asks the
-// terminal anything: the background is declared dark (only adaptive colours
-// would care, and none are used) and NO_COLOR forces plain text.
-func newRenderer(out io.Writer, getenv func(string) string) *lipgloss.Renderer {
-	r := lipgloss.NewRenderer(out, termenv.WithEnvironment(environ{getenv}))
-	r.SetHasDarkBackground(true)
-	if getenv("NO_COLOR") != "" {
-		r.SetColorProfile(termenv.Ascii)
-	}
-	return r
+// colorful decides whether the screen gets colours and text attributes:
+// NO_COLOR (any non-empty value, as no-color.org says) always turns them
+// off, and so does a profile below ANSI (not a terminal, TERM=dumb, or
+// Bubble Tea's reading of NO_COLOR on a terminal).
+func colorful(profile colorprofile.Profile, getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && profile >= colorprofile.ANSI
 }
 
-// environ gives termenv the injected environment instead of the process's.
-type environ struct{ getenv func(string) string }
-
-func (e environ) Environ() []string         { return nil }
-func (e environ) Getenv(name string) string { return e.getenv(name) }
-
-func newStyles(r *lipgloss.Renderer) styles {
-	c := func(ansi string) lipgloss.Color { return lipgloss.Color(ansi) }
-	s := styles{
-		title:    r.NewStyle().Bold(true),
-		account:  r.NewStyle().Bold(true),
-		marker:   r.NewStyle().Foreground(c("6")),
-		selected: r.NewStyle().Reverse(true),
-		dim:      r.NewStyle().Faint(true),
-		label:    r.NewStyle().Bold(true),
-		good:     r.NewStyle().Foreground(c("2")),
-		warn:     r.NewStyle().Foreground(c("3")),
-		bad:      r.NewStyle().Foreground(c("1")),
-		info:     r.NewStyle().Foreground(c("6")),
-		url:      r.NewStyle().Underline(true),
-		dialog:   r.NewStyle().Border(lipgloss.NormalBorder()).Padding(0, 1),
-		spinner:  r.NewStyle().Foreground(c("6")),
+// newStyles builds the styles; with colored false they are all plain, so
+// what they render is the text itself.
+func newStyles(colored bool) styles {
+	if !colored {
+		return styles{}
 	}
-	s.help = help.Styles{
-		Ellipsis:       r.NewStyle().Faint(true),
-		ShortKey:       r.NewStyle().Bold(true),
-		ShortDesc:      r.NewStyle(),
-		ShortSeparator: r.NewStyle().Faint(true),
-		FullKey:        r.NewStyle().Bold(true),
-		FullDesc:       r.NewStyle(),
-		FullSeparator:  r.NewStyle().Faint(true),
+	bold := style{ansi.NewStyle().Bold()}
+	faint := style{ansi.NewStyle().Faint()}
+	fg := func(c ansi.BasicColor) style { return style{ansi.NewStyle().ForegroundColor(c)} }
+	return styles{
+		title:    bold,
+		account:  bold,
+		marker:   fg(ansi.Cyan),
+		selected: style{ansi.NewStyle().Reverse(true)},
+		dim:      faint,
+		label:    bold,
+		good:     fg(ansi.Green),
+		warn:     fg(ansi.Yellow),
+		bad:      fg(ansi.Red),
+		info:     fg(ansi.Cyan),
+		url:      style{ansi.NewStyle().Underline(true)},
+		spinner:  fg(ansi.Cyan),
+		helpKey:  bold,
+		helpSep:  faint,
 	}
-	return s
 }

@@ -1,25 +1,40 @@
 package tui
 
 import (
-	"io"
+	"context"
 	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 )
 
-func TestNoColor(t *testing.T) {
+// TestColors: colour and text attributes follow the profile Bubble Tea
+// detects inside Run, and NO_COLOR always wins.
+func TestColors(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
+		profile colorprofile.Profile
 		colored bool
 	}{
-		{"forced colour", map[string]string{"CLICOLOR_FORCE": "1"}, true},
-		{"NO_COLOR wins", map[string]string{"CLICOLOR_FORCE": "1", "NO_COLOR": "1"}, false},
-		{"not a terminal", map[string]string{}, false},
+		{"256-colour terminal", nil, colorprofile.ANSI256, true},
+		{"16-colour terminal", nil, colorprofile.ANSI, true},
+		{"NO_COLOR on a terminal", map[string]string{"NO_COLOR": "1"}, colorprofile.ASCII, false},
+		{"NO_COLOR wins over a colour profile", map[string]string{"NO_COLOR": "yes"}, colorprofile.TrueColor, false},
+		{"not a terminal", nil, colorprofile.NoTTY, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStyles(newRenderer(io.Discard, func(k string) string { return tt.env[k] }))
-			out := s.good.Render("valid") + s.selected.Render("row") + s.title.Render("title")
+			opts := testOptions(&syncBuffer{})
+			opts.Getenv = func(k string) string { return tt.env[k] }
+			m := New(context.Background(), newFake(t), opts)
+			m.Update(m.load()())
+			m.Update(tea.ColorProfileMsg{Profile: tt.profile})
+			out := m.View().Content
+			if !strings.Contains(out, "bob@example.com") {
+				t.Fatalf("the accounts are not listed:\n%s", out)
+			}
 			if got := strings.Contains(out, "\x1b["); got != tt.colored {
 				t.Errorf("escape sequences: %t, want %t: %q", got, tt.colored, out)
 			}

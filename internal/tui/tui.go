@@ -1,5 +1,5 @@
 // Package tui is the interactive accounts screen of `authcli accounts` (and
-// of bare `authcli` on a terminal), built on bubbletea v1.
+// of bare `authcli` on a terminal), built on Bubble Tea v2.
 //
 // The package holds no account logic: everything it shows comes from a
 // [Backend] (the CLI implements it over the accounts and tokens packages),
@@ -7,6 +7,14 @@
 // refreshes, revocations) runs as tea.Cmd so the screen never freezes.
 // A root model routes keys to one model per screen (accounts list, details,
 // provider picker, confirmation); keys live in keys.go, styles in styles.go.
+//
+// Every authcli command links this package, so nothing it brings in may
+// look at the terminal when the binary starts; a test runs the binary on
+// a silent terminal to hold that. It uses Bubble Tea v2 and bubbles' key
+// bindings, which do not, and styles text itself rather than with Lip
+// Gloss v2, which does (see styles.go). Colours are decided inside Run,
+// from the colour profile the program detects (tea.ColorProfileMsg) and
+// NO_COLOR.
 package tui
 
 import (
@@ -17,12 +25,9 @@ import (
 	"os"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
-	// Keeps bubbletea's init from querying the terminal at every start of
-	// the binary; see the package's doc.
-	_ "github.com/authcli/authcli/internal/tui/noprobe"
 )
 
 // Backend is what the TUI can do to accounts. Every method may do I/O; the
@@ -73,8 +78,11 @@ type Options struct {
 	Out io.Writer // the terminal; nil: os.Stdout
 	// Clipboard receives the OSC 52 sequence that copies a token; nil: Out.
 	Clipboard io.Writer
-	Getenv    func(string) string // NO_COLOR; nil: os.Getenv
-	Now       func() time.Time    // token health; nil: time.Now
+	// Getenv is the environment: NO_COLOR, and what Bubble Tea reads to
+	// know the terminal (TERM, COLORTERM, …; see teaEnvironment). nil:
+	// os.Getenv.
+	Getenv func(string) string
+	Now    func() time.Time // token health; nil: time.Now
 }
 
 func (o Options) withDefaults() Options {
@@ -100,8 +108,8 @@ func (o Options) withDefaults() Options {
 var ErrCrashed = errors.New("the accounts screen stopped on an internal error")
 
 // Run shows the accounts screen until the person quits or ctx ends. It
-// draws on the alternate screen, so the shell's scrollback stays as it was,
-// and restores the terminal on every way out, a panic included.
+// draws on the alternate screen (see View), so the shell's scrollback stays
+// as it was, and restores the terminal on every way out, a panic included.
 func Run(ctx context.Context, b Backend, opts Options) error {
 	opts = opts.withDefaults()
 	m := New(ctx, b, opts)
@@ -110,7 +118,10 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 		tea.WithContext(ctx),
 		tea.WithInput(opts.In),
 		tea.WithOutput(opts.Out),
-		tea.WithAltScreen(),
+		tea.WithEnvironment(teaEnvironment(opts.Getenv)),
+		// The size of an output that is not a terminal (a terminal
+		// reports its own): without one nothing would be drawn.
+		tea.WithWindowSize(defaultWidth, defaultHeight),
 	).Run()
 	switch {
 	case m.crashed != nil:
@@ -118,11 +129,34 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramPanic):
-		// A panic outside what the model guards (drawing): bubbletea
+		// A panic outside what the model guards (drawing): Bubble Tea
 		// caught it and restored the terminal.
 		return fmt.Errorf("%w (the terminal was restored): %w", ErrCrashed, err)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
 	return fmt.Errorf("run the accounts screen: %w", err)
+}
+
+// teaEnvNames are the variables Bubble Tea and its colour-profile detection
+// read (terminal type, colour switches, size fallbacks, tmux and SSH hints).
+func teaEnvNames() []string {
+	return []string{
+		"TERM", "COLORTERM", "TERM_PROGRAM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE",
+		"TTY_FORCE", "TMUX", "SSH_TTY", "WT_SESSION", "GOOGLE_CLOUD_SHELL", "COLUMNS", "LINES",
+	}
+}
+
+// teaEnvironment is the environment Bubble Tea sees, taken from getenv so
+// the program depends on the injected environment, not the process's.
+// It is never nil: nil would make Bubble Tea read os.Environ.
+func teaEnvironment(getenv func(string) string) []string {
+	names := teaEnvNames()
+	env := make([]string, 0, len(names))
+	for _, name := range names {
+		if v := getenv(name); v != "" {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
 }

@@ -4,25 +4,33 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
 )
 
-// View draws the whole screen: a title, the current screen's body, and a
-// footer with the running action or the last result, and the keys.
-func (m *Model) View() string {
+// View draws the whole screen on the alternate screen, so the shell's
+// scrollback is left as it was.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.screenText())
+	v.AltScreen = true
+	return v
+}
+
+// screenText is the whole screen: a title, the current screen's body, and
+// a footer with the running action or the last result, and the keys.
+func (m *Model) screenText() string {
 	footer := m.footer()
 	height := m.bodyHeight()
 	var body string
 	switch m.screen {
 	case screenDetails:
-		m.details.vp.Height = height // the footer may have grown since
+		m.details.setHeight(height) // the footer may have grown since
 		body = m.details.view()
 	case screenPicker:
 		body = m.picker.view(m.width, height, m.state, m.st)
 	case screenConfirm:
-		body = m.confirm.view(m.width, m.st)
+		body = m.confirm.view(m.width)
 	default:
 		body = m.listBody(height)
 	}
@@ -82,7 +90,7 @@ func (m *Model) footer() []string {
 			label = "Canceling…"
 		}
 		first := wrap(label, width-4)
-		lines = append(lines, m.spin.View()+" "+first[0])
+		lines = append(lines, m.st.spinner.Render(spinFrames[m.spin:m.spin+1])+" "+first[0])
 		for _, l := range first[1:] {
 			lines = append(lines, "  "+l)
 		}
@@ -109,17 +117,15 @@ func (m *Model) footer() []string {
 			lines = append(lines, "  "+style.Render(l))
 		}
 	}
-	h := m.help
-	h.Width = width - 2
-	h.ShowAll = m.showHelp && m.busy == nil && m.screen != screenConfirm
-	for _, l := range strings.Split(h.View(m.helpKeys()), "\n") {
+	all := m.showHelp && m.busy == nil && m.screen != screenConfirm
+	for _, l := range strings.Split(helpView(m.helpKeys(), width-2, all, m.st), "\n") {
 		// help leaves a line whole when not even its ellipsis fits.
 		lines = append(lines, "  "+truncate(l, width-2))
 	}
 	return lines
 }
 
-func (m *Model) helpKeys() help.KeyMap {
+func (m *Model) helpKeys() helpKeys {
 	switch {
 	case m.busy != nil:
 		return m.keys.busyHelp(m.busy.url != "")
