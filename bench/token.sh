@@ -33,7 +33,8 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 fi
 
-echo "building (trimpath, like a release)"
+echo "building like a release (static, trimpath, stripped)"
+export CGO_ENABLED=0
 go build -trimpath -ldflags "-s -w" -o "$out/authcli" ./cmd/authcli
 go build -trimpath -ldflags "-s -w" -o "$out/hello" ./bench/hello
 go build -trimpath -ldflags "-s -w" -o "$out/keyringget" ./bench/keyringget
@@ -88,9 +89,9 @@ echo
 echo "== 3. $CONCURRENCY concurrent authcli token on an expired token (rotating refresh tokens)"
 rm -rf "$AUTHCLI_STATE_DIR"
 export AUTHCLI_VAULT=file
-start_demo 2s
+start_demo 3s
 "$A" login demo >/dev/null 2>&1
-sleep 2.5 # let the 2 s access token expire
+sleep 3.5 # let the 3 s access token expire
 pids=()
 for i in $(seq "$CONCURRENCY"); do
 	"$A" token demo >"$work/tok.$i" 2>"$work/err.$i" &

@@ -319,9 +319,11 @@ func TestAdversarialRefreshReuse(t *testing.T) {
 }
 
 // TestAdversarialConcurrentForcedRefresh: processes that all insist on a
-// refresh (--min-ttl beyond the token's life) refresh one after another,
-// each with the newest refresh token: the provider never sees reuse, and
-// the refresh token kept at the end still works.
+// refresh (--min-ttl beyond the token's life) take turns; one that waited
+// while another refreshed uses that result (refreshing again would give
+// no longer-lived token), the others refresh with the newest refresh
+// token. The provider never sees reuse, and the refresh token kept at the
+// end still works.
 func TestAdversarialConcurrentForcedRefresh(t *testing.T) {
 	idp, r, _ := signedIn(t, devidp.Options{})
 	const n = 6
@@ -337,8 +339,8 @@ func TestAdversarialConcurrentForcedRefresh(t *testing.T) {
 	if res := r.exec("token", "local", "--min-ttl", "2h"); res.code != 0 {
 		t.Errorf("the kept refresh token does not work: exit %d: %s", res.code, res.stderr)
 	}
-	if st := idp.Stats(); st.RefreshGrants != n+1 || st.RefreshReuseDetected != 0 {
-		t.Errorf("provider saw %d refreshes and %d reuses, want %d and 0", st.RefreshGrants, st.RefreshReuseDetected, n+1)
+	if st := idp.Stats(); st.RefreshGrants < 2 || st.RefreshGrants > n+1 || st.RefreshReuseDetected != 0 {
+		t.Errorf("provider saw %d refreshes and %d reuses, want 2..%d and 0", st.RefreshGrants, st.RefreshReuseDetected, n+1)
 	}
 }
 

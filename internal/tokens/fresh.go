@@ -66,6 +66,11 @@ func (s *Source) Fresh(ctx context.Context, key string, want Want) (Record, erro
 	if s.fresh(rec, want) {
 		return rec, nil
 	}
+	return s.freshAfter(ctx, key, want, rec)
+}
+
+// freshAfter is Fresh's slow path, given the record first read (seen).
+func (s *Source) freshAfter(ctx context.Context, key string, want Want, seen Record) (Record, error) {
 	if s.Refresh == nil {
 		return Record{}, fmt.Errorf("%w: the token has expired", ErrSignInRequired)
 	}
@@ -75,11 +80,18 @@ func (s *Source) Fresh(ctx context.Context, key string, want Want) (Record, erro
 	}
 	defer unlock()
 
-	if rec, err = s.read(key); err != nil {
+	rec, err := s.read(key)
+	if err != nil {
 		return Record{}, err
 	}
 	if s.fresh(rec, want) {
 		return rec, nil // another process refreshed while we waited
+	}
+	// Another process refreshed while we waited, but the provider's tokens
+	// live shorter than MinTTL: refreshing again would give no better
+	// token, only a stampede of refreshes. Use it while it is valid.
+	if rec.UpdatedAt.After(seen.UpdatedAt) && s.fresh(rec, Want{IDToken: want.IDToken}) {
+		return rec, nil
 	}
 	next, err := s.Refresh(ctx, rec)
 	if err != nil {
