@@ -10,11 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/authcli/authcli/internal/atomicfile"
 )
 
 // FileName is the store's file inside the state directory; the lock file is
@@ -108,7 +109,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err != nil {
 		return fmt.Errorf("refusing to write accounts store %s: %w", s.path, err)
 	}
-	if err := writeAtomic(s.dir, s.path, data); err != nil {
+	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}
 	return nil
@@ -121,52 +122,6 @@ func (s *Store) removeStaleTemps() {
 	for _, m := range matches {
 		_ = os.Remove(m)
 	}
-}
-
-// writeAtomic writes data to a temp file in dir, syncs it, renames it over
-// path and syncs dir, so a crash leaves the old or the new file.
-func writeAtomic(dir, path string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, tempPattern)
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for sync there; rename is durable enough
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // decodeState parses accounts.json and checks it as hostile input.

@@ -17,6 +17,8 @@ import (
 	"github.com/gofrs/flock"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/authcli/authcli/internal/atomicfile"
 )
 
 // FileName is the vault file inside the state directory; its lock file is
@@ -322,60 +324,10 @@ func (f *File) update(edit func(map[string][]byte) bool) error {
 	out := make([]byte, len(hdr), len(hdr)+len(plain)+aead.Overhead())
 	copy(out, hdr)
 	out = aead.Seal(out, h.nonce, plain, hdr)
-	if err := writeAtomic(f.dir, f.path, out); err != nil {
+	if err := atomicfile.Write(f.path, "."+filepath.Base(f.path)+".*.tmp", out); err != nil {
 		return fmt.Errorf("write vault file: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with data so that a crash leaves either the old
-// or the new file: temp file in the same directory, fsync, rename, fsync of
-// the directory.
-func writeAtomic(dir, path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				_ = tmp.Close()
-			}
-			_ = os.Remove(name)
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	closed = true
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(name, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename durable. Windows cannot open a directory for fsync.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // checkPrivate refuses a file or directory whose mode has any of the

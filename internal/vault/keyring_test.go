@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/authcli/authcli/internal/atomicfile"
 )
 
 // memBackend is an in-memory keyring with an optional per-item size limit
@@ -121,7 +123,7 @@ func (d dirBackend) Set(service, user, pass string) error {
 	if err := os.MkdirAll(d.dir, 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(d.dir, d.file(service, user), []byte(pass))
+	return atomicfile.Write(d.file(service, user), "*.tmp", []byte(pass))
 }
 
 func (d dirBackend) Delete(service, user string) error {
