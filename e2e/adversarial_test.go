@@ -90,7 +90,7 @@ func TestAdversarialErrorRedirect(t *testing.T) {
 	r, res := loginAgainst(t, op, "")
 	refused(t, r, res, 1, op, "access_denied", "The user said no", "allow access at the provider")
 	page := r.botPage()
-	mustContain(t, "browser page", page, "Status: 400", "Sign-in failed", "&lt;script&gt;alert(1)&lt;/script&gt;")
+	mustContain(t, "browser page", page, "Status: 400", "Sign-in cancelled", "&lt;script&gt;alert(1)&lt;/script&gt;")
 	if strings.Contains(page, "<script>alert") {
 		t.Errorf("the failure page reflects the provider's markup unescaped:\n%s", page)
 	}

@@ -89,7 +89,7 @@ func TestChromiumLoginDeny(t *testing.T) {
 	br.do(t, "open the sign-in page", chromedp.Navigate(authURL), chromedp.WaitVisible(chromedp.CSS(`button[value=deny]`)))
 	br.do(t, "deny", chromedp.Click(chromedp.CSS(`button[value=deny]`)))
 	br.landed(t, ".mark.fail")
-	if got := read(t, br, chromedp.Text(chromedp.CSS("h1"))); got != "Sign-in failed" {
+	if got := read(t, br, chromedp.Text(chromedp.CSS("h1"))); got != "Sign-in cancelled" {
 		t.Errorf("failure heading %q", got)
 	}
 	mustContain(t, "failure detail", read(t, br, chromedp.Text(chromedp.CSS(".detail"))), "access_denied", "The user denied the sign-in request.")

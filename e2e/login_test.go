@@ -90,7 +90,7 @@ func TestLoginDenied(t *testing.T) {
 	if n := strings.Count(strings.TrimSpace(lastLines(res.stderr, 1)), "\n"); n != 0 || !strings.HasPrefix(lastLines(res.stderr, 1), "authcli: ") {
 		t.Errorf("error is not one line starting with authcli: %q", lastLines(res.stderr, 1))
 	}
-	mustContain(t, "browser page", r.botPage(), "Status: 400", "Sign-in failed")
+	mustContain(t, "browser page", r.botPage(), "Status: 400", "Sign-in cancelled", "nothing was stored")
 	if res.stdout != "" {
 		t.Errorf("stdout not empty on failure: %q", res.stdout)
 	}

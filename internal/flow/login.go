@@ -128,7 +128,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	cb, err := waitCallback(ctx, ln, e)
 	stop()
 	if err != nil {
-		ln.finish(failurePage(err.Error()))
+		ln.finish(failurePage(err))
 		return nil, err
 	}
 
@@ -138,7 +138,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	}
 	if err != nil {
 		err = ctxErr(ctx, err)
-		ln.finish(failurePage(err.Error()))
+		ln.finish(failurePage(err))
 		return nil, err
 	}
 	who := res.Profile.Email

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"sync"
@@ -78,13 +79,27 @@ func successPage(who string) page {
 	return page{OK: true, Title: "Signed in", Heading: "You are signed in", Message: msg}
 }
 
-func failurePage(reason string) page {
+func failurePage(err error) page {
+	var pe *ProviderError
+	if errors.As(err, &pe) && pe.Code == "access_denied" {
+		detail := pe.Code
+		if d := sanitize(pe.Description); d != "" {
+			detail += ": " + d
+		}
+		return page{
+			Status:  http.StatusBadRequest,
+			Title:   "Sign-in cancelled",
+			Heading: "Sign-in cancelled",
+			Message: "Access was not allowed at the provider, so nothing was stored. Run the command again to sign in.",
+			Detail:  detail,
+		}
+	}
 	return page{
 		Status:  http.StatusBadRequest,
 		Title:   "Sign-in failed",
 		Heading: "Sign-in failed",
 		Message: "authcli could not complete the sign-in. The terminal says what to do next.",
-		Detail:  reason,
+		Detail:  err.Error(),
 	}
 }
 
