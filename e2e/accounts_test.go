@@ -181,16 +181,26 @@ trust_email_verified = true
 	}
 }
 
-// TestKeyringUnavailable: no Secret Service → exit 5 and the way out.
+// TestKeyringUnavailable: no Secret Service → exit 5 and the way out,
+// before anyone is sent to the browser for nothing; status, which reads no
+// secrets, still works.
 func TestKeyringUnavailable(t *testing.T) {
-	r := newRun(t).setenv("DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus"))
+	idp := startDevIDP(t)
+	r := newRun(t).withBot("user=ada").setenv("DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(t.TempDir(), "no-bus"))
 	r.setenv("AUTHCLI_VAULT=keyring")
-	res := r.exec("status")
+	r.config(fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID))
+	res := r.exec("login", "local")
 	if res.code != 5 {
 		t.Fatalf("exit %d, want 5\n%s", res.code, res.stderr)
 	}
 	mustContain(t, "stderr", res.stderr, "the OS keyring is unavailable or locked", "AUTHCLI_VAULT=file")
 	if strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {
 		t.Errorf("not one line: %q", res.stderr)
+	}
+	if st := idp.Stats(); st.AuthCodeGrants != 0 {
+		t.Error("the sign-in ran although its tokens could not be stored")
+	}
+	if res := r.exec("status"); res.code != 0 {
+		t.Errorf("status with a locked keyring: exit %d: %s", res.code, res.stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/config"
 )
 
 type statusOptions struct {
@@ -30,11 +31,13 @@ func newStatusCmd(env *Env, g *globalOptions) *cobra.Command {
 }
 
 func runStatus(env *Env, opts *statusOptions) error {
-	keeper, err := openKeeper(env)
+	// Status reads accounts.json only: it holds no secrets, so a locked
+	// keyring is no reason to fail.
+	dir, err := config.StateDir(env.Getenv)
 	if err != nil {
-		return err
+		return &exitError{code: ExitUsage, msg: sentence(err), err: err}
 	}
-	st, err := keeper.Store.Load()
+	st, err := accounts.OpenStore(dir).Load()
 	if err != nil {
 		return err
 	}
