@@ -74,14 +74,18 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	// command runs: those are usage errors.
 	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	if !started {
 		var ee *exitError
 		if !errors.As(err, &ee) {
-			err = usageErrorf("%s; see authcli --help", sentence(err))
+			hint := "see authcli --help"
+			if cmd != nil && cmd != root {
+				hint = "usage: " + cmd.UseLine()
+			}
+			err = usageErrorf("%s; %s", sentence(err), hint)
 		}
 	}
 	code, msg := describe(err)
