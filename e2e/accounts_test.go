@@ -94,18 +94,7 @@ func TestAccountsFlow(t *testing.T) {
 			idp := startDevIDP(t)
 			r := newRun(t).withBot("user=ada")
 			kr := setup(r)
-			r.config(fmt.Sprintf(`
-[providers.first]
-kind = "oidc"
-issuer = %[1]q
-client_id = %[2]q
-
-[providers.second]
-kind = "oidc"
-issuer = %[1]q
-client_id = %[2]q
-trust_email_verified = true
-`, idp.Issuer(), devidp.DemoClientID))
+			r.config(twoNames(idp.Issuer(), true))
 
 			res := r.exec("login", "first", "--timeout", "30s")
 			if res.code != 0 {

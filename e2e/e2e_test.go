@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authcli/authcli/internal/devidp"
 )
 
 var (
@@ -99,7 +101,11 @@ type result struct {
 	stdout, stderr string
 }
 
-func (r *run) exec(args ...string) result {
+func (r *run) exec(args ...string) result { return r.execWatch(nil, args...) }
+
+// execWatch is exec with a hook that runs once the process has started
+// (the redaction test reads its /proc/PID/cmdline there).
+func (r *run) execWatch(started func(pid int), args ...string) result {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -107,7 +113,13 @@ func (r *run) exec(args ...string) result {
 	cmd.Env = r.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("authcli %v: %v", args, err)
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
+	}
+	err := cmd.Wait()
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
@@ -131,4 +143,26 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s does not contain %q:\n%s", what, w, got)
 		}
 	}
+}
+
+// twoNames configures one provider under two names, "first" and "second":
+// the same person signs in as two identities (provider, subject) whose
+// emails match. trustSecond sets trust_email_verified on "second".
+func twoNames(issuer string, trustSecond bool) string {
+	trust := ""
+	if trustSecond {
+		trust = "trust_email_verified = true\n"
+	}
+	return fmt.Sprintf(`[providers.first]
+kind = "oidc"
+display_name = "First IdP"
+issuer = %[1]q
+client_id = %[2]q
+
+[providers.second]
+kind = "oidc"
+display_name = "Second IdP"
+issuer = %[1]q
+client_id = %[2]q
+%[3]s`, issuer, devidp.DemoClientID, trust)
 }

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,26 +25,9 @@ type traced struct {
 // while it runs (Start returns after the exec, so it is authcli's).
 func (r *run) execTraced(args ...string) traced {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, authcliBin, args...)
-	cmd.Env = r.env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		r.t.Fatalf("authcli %v: %v", args, err)
-	}
-	cl := procCmdline(cmd.Process.Pid)
-	err := cmd.Wait()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			r.t.Fatalf("authcli %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return traced{args: args, stdout: out.String(), stderr: errb.String(), cmdline: cl, code: code}
+	var cl string
+	res := r.execWatch(func(pid int) { cl = procCmdline(pid) }, args...)
+	return traced{args: args, stdout: res.stdout, stderr: res.stderr, cmdline: cl, code: res.code}
 }
 
 // procCmdline reads /proc/PID/cmdline, NULs as spaces. The kernel shows it

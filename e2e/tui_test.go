@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/authcli/authcli/internal/devidp"
 )
 
 // tmuxSession is the real authcli binary in a detached tmux session of
@@ -151,19 +149,7 @@ func listRows(screen, displayName string) int {
 func TestTUILinkUnlink(t *testing.T) {
 	idp := startDevIDP(t)
 	r := newRun(t).withBot("user=grace")
-	r.config(fmt.Sprintf(`
-[providers.first]
-kind = "oidc"
-display_name = "First IdP"
-issuer = %[1]q
-client_id = %[2]q
-
-[providers.second]
-kind = "oidc"
-display_name = "Second IdP"
-issuer = %[1]q
-client_id = %[2]q
-`, idp.Issuer(), devidp.DemoClientID))
+	r.config(twoNames(idp.Issuer(), false))
 
 	res := r.exec("login", "first", "--timeout", "30s")
 	if res.code != 0 {
@@ -242,19 +228,7 @@ func TestBareAuthcli(t *testing.T) {
 func TestTUICancelSignIn(t *testing.T) {
 	idp := startDevIDP(t)
 	r := newRun(t).withBot("user=grace")
-	r.config(fmt.Sprintf(`
-[providers.first]
-kind = "oidc"
-display_name = "First IdP"
-issuer = %[1]q
-client_id = %[2]q
-
-[providers.second]
-kind = "oidc"
-display_name = "Second IdP"
-issuer = %[1]q
-client_id = %[2]q
-`, idp.Issuer(), devidp.DemoClientID))
+	r.config(twoNames(idp.Issuer(), false))
 	if res := r.exec("login", "first", "--timeout", "30s"); res.code != 0 {
 		t.Fatalf("login first: exit %d\n%s", res.code, res.stderr)
 	}

@@ -92,21 +92,10 @@ type deviceGrant struct {
 // (ErrCanceled on Ctrl-C), then verifies the tokens like Login does. There is
 // no nonce in this grant; everything else about the ID token is checked.
 func (d *Device) Run(ctx context.Context) (*Result, error) {
-	client := d.HTTPClient
-	if client == nil {
-		client = NewHTTPClient(0)
-	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
+	client, now, stderr := withDefaults(d.HTTPClient, d.Now, d.Stderr)
 	sleep := d.Sleep
 	if sleep == nil {
 		sleep = sleepCtx
-	}
-	stderr := d.Stderr
-	if stderr == nil {
-		stderr = io.Discard
 	}
 
 	e, err := d.Provider.Resolve(ctx, client, now)

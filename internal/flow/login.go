@@ -57,18 +57,7 @@ var protectedParams = []string{"client_id", "redirect_uri", "response_type", "sc
 // Run performs the sign-in and returns once the provider's answer has been
 // verified, the context ends (ErrTimeout, ErrCanceled), or a step fails.
 func (l *Login) Run(ctx context.Context) (*Result, error) {
-	client := l.HTTPClient
-	if client == nil {
-		client = NewHTTPClient(0)
-	}
-	now := l.Now
-	if now == nil {
-		now = time.Now
-	}
-	stderr := l.Stderr
-	if stderr == nil {
-		stderr = io.Discard
-	}
+	client, now, stderr := withDefaults(l.HTTPClient, l.Now, l.Stderr)
 	p := l.Provider
 
 	e, err := p.Resolve(ctx, client, now)
@@ -147,6 +136,21 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	}
 	ln.finish(successPage(who))
 	return res, nil
+}
+
+// withDefaults fills what a Login or Device left unset: the bounded HTTP
+// client, the real clock, and a writer that discards.
+func withDefaults(client *http.Client, now func() time.Time, w io.Writer) (*http.Client, func() time.Time, io.Writer) {
+	if client == nil {
+		client = NewHTTPClient(0)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if w == nil {
+		w = io.Discard
+	}
+	return client, now, w
 }
 
 // waitCallback waits for the genuine redirect. Forged or stray requests never
