@@ -52,11 +52,9 @@ func describe(err error) (int, string) {
 	case errors.As(err, &ee):
 		return ee.code, ee.msg
 	case errors.As(err, &ce):
-		msg := ce.Error()
-		if errors.Is(err, config.ErrNotFound) {
-			return ExitUsage, msg
-		}
-		return ExitUsage, msg + "; fix the config file and try again"
+		// The config package's sentences already name the file, line and
+		// key, and say what to do.
+		return ExitUsage, ce.Error()
 	case errors.Is(err, flow.ErrCanceled):
 		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
 	case errors.Is(err, flow.ErrTimeout):

@@ -46,7 +46,12 @@ func runProviders(env *Env, opts *providersOptions) error {
 	}
 	infos := make([]providerInfo, 0, len(cfg.Providers))
 	for _, name := range cfg.Names() {
-		pc := cfg.Providers[name]
+		pc, err := cfg.Provider(name)
+		if err != nil {
+			// A table with a problem is listed with it, not hidden.
+			infos = append(infos, providerInfo{Name: name, DisplayName: name, Grants: []string{}, Problem: sentence(err)})
+			continue
+		}
 		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc)}
 		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
@@ -73,7 +78,11 @@ func runProviders(env *Env, opts *providersOptions) error {
 		if i.Name == cfg.DefaultProvider {
 			def = " (default)"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), i.Kind, ready)
+		kind := i.Kind
+		if kind == "" {
+			kind = "-"
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), kind, ready)
 	}
 	return tw.Flush()
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -66,8 +67,29 @@ type File struct {
 	// DefaultProvider is `default_provider`, empty when unset. When set it
 	// names a key of Providers.
 	DefaultProvider string
-	// Providers holds one entry per `[providers.NAME]` table, by NAME.
+	// Providers holds one entry per usable `[providers.NAME]` table, by NAME.
 	Providers map[string]*Provider
+	// Problems holds, by NAME, the first problem of each provider table that
+	// cannot be used as written (a missing key, an unset ${VAR}, an http://
+	// issuer). One half-configured provider does not make the others
+	// unusable: Provider(NAME) returns the problem when that one is asked for.
+	Problems map[string]*Error
+}
+
+// Err returns the earliest problem of any provider table, or nil: for
+// callers that want the whole file valid.
+func (f *File) Err() error {
+	var first *Error
+	for _, name := range slices.Sorted(maps.Keys(f.Problems)) {
+		e := f.Problems[name]
+		if first == nil || (e.Line > 0 && (first.Line == 0 || e.Line < first.Line)) {
+			first = e
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return first
 }
 
 // Provider is one `[providers.NAME]` table with defaults applied and
@@ -126,10 +148,13 @@ type Claims struct {
 	AvatarURL     string
 }
 
-// Names returns the configured provider names, sorted.
+// Names returns the configured provider names, usable or not, sorted.
 func (f *File) Names() []string {
-	names := make([]string, 0, len(f.Providers))
+	names := make([]string, 0, len(f.Providers)+len(f.Problems))
 	for name := range f.Providers {
+		names = append(names, name)
+	}
+	for name := range f.Problems {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -160,6 +185,9 @@ func (f *File) Provider(name string) (*Provider, error) {
 	}
 	if p, ok := f.Providers[name]; ok && p != nil {
 		return p, nil
+	}
+	if e, ok := f.Problems[name]; ok {
+		return nil, e
 	}
 	problem := fmt.Sprintf("no provider named %s is configured", quoteValue(name))
 	if len(names) == 0 {

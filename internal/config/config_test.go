@@ -398,3 +398,37 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemsStayWithTheirProvider: a half-configured provider or an
+// unset ${VAR} makes that provider unusable, not the whole file.
+func TestProblemsStayWithTheirProvider(t *testing.T) {
+	f, err := Parse(testPath, []byte(doc(
+		`default_provider = "github"`,
+		`[providers.github]`, `client_id = "c"`,
+		`[providers.apple]`, `client_id = "com.example"`,
+		`[providers.google]`, `client_id = "g"`, `client_secret = "${UNSET_SECRET}"`,
+	)), envFrom(nil))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := f.Names(); !slices.Equal(got, []string{"apple", "github", "google"}) {
+		t.Errorf("Names() = %v", got)
+	}
+	if p, err := f.Provider(""); err != nil || p.Name != "github" {
+		t.Errorf("default provider: %v %v", p, err)
+	}
+	for name, key := range map[string]string{"apple": "providers.apple.team_id", "google": "providers.google.client_secret"} {
+		_, err := f.Provider(name)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != key || ce.File != testPath || ce.Line == 0 {
+			t.Errorf("Provider(%q) error = %v, want one about %s", name, err, key)
+		}
+	}
+	if e := f.Err(); e == nil || !strings.Contains(e.Error(), "providers.apple.team_id") {
+		t.Errorf("Err() = %v, want the earliest problem (apple's)", e)
+	}
+	// Structural problems still fail the whole file.
+	if _, err := Parse(testPath, []byte(doc(`[providers."Bad Name"]`, `client_id = "c"`)), nil); err == nil {
+		t.Error("an invalid provider name did not fail the file")
+	}
+}

@@ -41,10 +41,18 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		names := file.Names()
-		if !slices.IsSorted(names) || len(names) != len(file.Providers) {
-			t.Fatalf("Names() = %v for %d providers", names, len(file.Providers))
+		if !slices.IsSorted(names) || len(names) != len(file.Providers)+len(file.Problems) {
+			t.Fatalf("Names() = %v for %d providers and %d problems", names, len(file.Providers), len(file.Problems))
 		}
-		for _, name := range names {
+		for name, e := range file.Problems {
+			if _, both := file.Providers[name]; both || e.Problem == "" || e.File != "fuzz.toml" {
+				t.Fatalf("problem of %q: usable too = %t, error %#v", name, both, e)
+			}
+			if _, err := file.Provider(name); err != e {
+				t.Fatalf("Provider(%q) = %v, want its problem", name, err)
+			}
+		}
+		for name := range file.Providers {
 			p := file.Providers[name]
 			if p == nil || p.Name != name || !slices.Contains(Kinds(), p.Kind) || p.ClientID == "" {
 				t.Fatalf("provider %q invalid after validation: %+v", name, p)

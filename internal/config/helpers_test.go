@@ -37,6 +37,10 @@ func parseErr(t *testing.T, doc string, env map[string]string) *Error {
 	t.Helper()
 	f, err := Parse(testPath, []byte(doc), envFrom(env))
 	if err == nil {
+		// A problem inside one provider table stays with that provider.
+		err = f.Err()
+	}
+	if err == nil {
 		t.Fatalf("Parse succeeded (%d providers), want an error\ndocument:\n%s", len(f.Providers), doc)
 	}
 	var ce *Error

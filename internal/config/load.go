@@ -64,29 +64,44 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 	}
 
 	v := &validator{file: path, keys: keys, getenv: getenv}
-	f := &File{Path: path, Providers: make(map[string]*Provider, len(raw.Providers))}
+	f := &File{Path: path, Providers: make(map[string]*Provider, len(raw.Providers)), Problems: map[string]*Error{}}
 	names := make([]string, 0, len(raw.Providers))
 	for name := range raw.Providers {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if p := v.provider(name, raw.Providers[name]); p != nil {
+		before := len(v.errs)
+		p := v.provider(name, raw.Providers[name])
+		// A table whose name is invalid cannot be referred to at all: that
+		// stays an error of the whole file.
+		if len(v.errs) > before && validProviderName(name) {
+			// The table's problem stays with it; the rest of the file works.
+			f.Problems[name] = earliest(v.errs[before:])
+			v.errs = v.errs[:before]
+			continue
+		}
+		if p != nil {
 			f.Providers[name] = p
 		}
 	}
 	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
 
 	if len(v.errs) > 0 {
-		first := v.errs[0]
-		for _, e := range v.errs[1:] {
-			if e.Line > 0 && (first.Line == 0 || e.Line < first.Line) {
-				first = e
-			}
-		}
-		return nil, first
+		return nil, earliest(v.errs)
 	}
 	return f, nil
+}
+
+// earliest is the error that comes first in the file.
+func earliest(errs []*Error) *Error {
+	first := errs[0]
+	for _, e := range errs[1:] {
+		if e.Line > 0 && (first.Line == 0 || e.Line < first.Line) {
+			first = e
+		}
+	}
+	return first
 }
 
 func (v *validator) defaultProvider(raw *string, names []string) string {
