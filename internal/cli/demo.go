@@ -85,8 +85,14 @@ func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
 	plan := signInPlan{device: opts.Device}
 	if !opts.NoBrowser {
 		plan.open = demoOpener(env, env.opener(), opts.User)
-		if opts.Device && env.Open == nil && !flow.BrowserAvailable(env.Getenv) {
-			plan.onCode = approveDemoCode(env, idp, opts.User)
+		if env.Open == nil && !flow.BrowserAvailable(env.Getenv) {
+			// Say so first, rather than promise a browser that will not come.
+			plan.open = playBrowser(env, opts.User)
+			plan.openNote = "No browser can be opened here, so authcli plays the browser's part: it opens this page and signs in as " +
+				demoWho(opts.User) + ", as you would by clicking:"
+			if opts.Device {
+				plan.onCode = approveDemoCode(env, idp, opts.User)
+			}
 		}
 	}
 	res, err := signIn(ctx, env, opts.globalOptions, p, plan)
@@ -98,29 +104,50 @@ func runDemo(ctx context.Context, env *Env, opts *demoOptions) error {
 	return nil
 }
 
-// demoOpener opens the real browser when there is one; otherwise it plays
-// the browser's part against the embedded provider, so `authcli demo` ends
-// with a signed-in user even on a machine without a browser.
+// demoOpener opens the real browser; if that turns out impossible (an
+// opener that fails), it plays the browser's part against the embedded
+// provider, so `authcli demo` still ends with a signed-in user.
 func demoOpener(env *Env, open flow.Opener, user string) flow.Opener {
+	play := playBrowser(env, user)
 	return func(ctx context.Context, url string) error {
 		err := open(ctx, url)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, flow.ErrNoBrowser) {
+		if err == nil || !errors.Is(err, flow.ErrNoBrowser) {
 			return err
 		}
-		who := user
-		if who == "" {
-			who = "the first demo user"
-		}
-		fmt.Fprintf(env.Err, "No browser can be opened here, so authcli plays the browser's part: it opens the page above and signs in as %s, as you would by clicking.\n", who)
+		fmt.Fprintf(env.Err, "No browser could be opened, so authcli plays the browser's part: it opens the page above and signs in as %s, as you would by clicking.\n", demoWho(user))
+		return play(ctx, url)
+	}
+}
+
+// playBrowser clicks through the demo provider's page in the background.
+func playBrowser(env *Env, user string) flow.Opener {
+	return func(ctx context.Context, url string) error {
 		go func() {
 			if err := devidp.PlayBrowser(ctx, env.httpClient(), url, devidp.Choice{User: user}); err != nil && ctx.Err() == nil {
 				fmt.Fprintf(env.Err, "authcli: playing the browser failed: %s.\n", sentence(err))
 			}
 		}()
 		return nil
+	}
+}
+
+func demoWho(user string) string {
+	if user == "" {
+		return devidp.DemoUsers()[0].Email
+	}
+	return user
+}
+
+// approveDemoCode plays the person on "another device" when nobody can
+// open the demo provider's /device page: it approves the code as they
+// would, and says so.
+func approveDemoCode(env *Env, idp *devidp.Server, user string) func(string, string) {
+	return func(code, _ string) {
+		who := demoWho(user)
+		fmt.Fprintf(env.Err, "No browser can be opened here, so authcli plays your part on the other device: it enters the code and approves as %s.\n", who)
+		if err := idp.ApproveDevice(code, who); err != nil {
+			fmt.Fprintf(env.Err, "authcli: approving the demo code failed: %s.\n", sentence(err))
+		}
 	}
 }
 
@@ -142,20 +169,4 @@ trust_email_verified = true
 	fmt.Fprintf(env.Err, "Stopped. The provider saw %d code exchanges, %d refreshes (%d reused refresh tokens), %d revocations.\n",
 		st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected, st.Revocations)
 	return nil
-}
-
-// approveDemoCode plays the person on "another device" when nobody can
-// open the demo provider's /device page: it approves the code as they
-// would, and says so.
-func approveDemoCode(env *Env, idp *devidp.Server, user string) func(string, string) {
-	return func(code, _ string) {
-		who := user
-		if who == "" {
-			who = devidp.DemoUsers()[0].Email
-		}
-		fmt.Fprintf(env.Err, "No browser can be opened here, so authcli plays your part on the other device: it enters the code and approves as %s.\n", who)
-		if err := idp.ApproveDevice(code, who); err != nil {
-			fmt.Fprintf(env.Err, "authcli: approving the demo code failed: %s.\n", sentence(err))
-		}
-	}
 }

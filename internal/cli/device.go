@@ -16,6 +16,7 @@ type signInPlan struct {
 	// opened here and the provider supports it.
 	autoDevice bool
 	onCode     func(userCode, verificationURI string)
+	openNote   string // what to say before opening (flow.Login.OpenNote)
 }
 
 // signIn runs the browser flow, or the device flow, with the shared flags.
@@ -49,6 +50,7 @@ func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, pl
 		Provider:   p,
 		HTTPClient: env.httpClient(),
 		Open:       plan.open,
+		OpenNote:   plan.openNote,
 		Stderr:     env.Err,
 		Now:        env.Now,
 		Progress:   env.ErrTTY && env.Getenv("TERM") != "dumb",

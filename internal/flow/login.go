@@ -34,7 +34,10 @@ type Login struct {
 	Stderr     io.Writer        // prompts and the URL; nil discards
 	Now        func() time.Time // nil: time.Now
 	Progress   bool             // animate a waiting line: stderr is a terminal
-	Logf       func(format string, args ...any)
+	// OpenNote replaces the sentence said before Open is called ("Opening
+	// the sign-in page in your browser."); the URL follows it either way.
+	OpenNote string
+	Logf     func(format string, args ...any)
 
 	// ready, when set, receives the authorization URL once the listener is
 	// up; tests use it to play the browser.
@@ -102,7 +105,11 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	authURL := conf.AuthCodeURL(state, opts...)
 
 	if l.Open != nil {
-		fmt.Fprintf(stderr, "Opening the sign-in page in your browser. If it does not open, visit:\n\n  %s\n\n", authURL)
+		note := l.OpenNote
+		if note == "" {
+			note = "Opening the sign-in page in your browser. If it does not open, visit:"
+		}
+		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, authURL)
 		if err := l.Open(ctx, authURL); err != nil {
 			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", sanitize(err.Error()))
 		}
