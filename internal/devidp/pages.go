@@ -301,10 +301,7 @@ footer{color:#57606a;font-size:.8rem;margin-top:1.5rem}
 <form method="post" action="/login">
 <input type="hidden" name="id" value="{{.RequestID}}">
 {{template "users" .}}
-<div class="buttons">
-<button type="submit" name="action" value="allow">Allow</button>
-<button type="submit" name="action" value="deny">Deny</button>
-</div>
+{{template "buttons"}}
 </form>
 {{template "foot" .}}{{end}}
 
@@ -316,12 +313,14 @@ footer{color:#57606a;font-size:.8rem;margin-top:1.5rem}
 <input type="text" id="user_code" name="user_code" value="{{.UserCode}}" autocomplete="off" autocapitalize="characters" required>
 </fieldset>
 {{template "users" .}}
-<div class="buttons">
-<button type="submit" name="action" value="allow">Allow</button>
-<button type="submit" name="action" value="deny">Deny</button>
-</div>
+{{template "buttons"}}
 </form>
 {{template "foot" .}}{{end}}
+
+{{define "buttons"}}<div class="buttons">
+<button type="submit" name="action" value="allow">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button>
+</div>{{end}}
 
 {{define "message"}}{{template "head" .}}
 {{if .Message}}<p>{{.Message}}</p>{{end}}
