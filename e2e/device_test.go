@@ -103,6 +103,31 @@ func TestLoginNoBrowserUsesDevice(t *testing.T) {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	mustContain(t, "stderr", res.stderr, "No browser can be opened here (an SSH session, or no display), so authcli signs in with a code")
+	// The provider is on loopback: no other device can reach its page, so
+	// authcli must not send the person to one.
+	mustContain(t, "stderr", res.stderr, "open this page in a browser on this machine", "ssh -L ")
+	if strings.Contains(res.stderr, "any device") || strings.Contains(res.stderr, "another device") {
+		t.Errorf("a loopback page offered to other devices:\n%s", res.stderr)
+	}
+}
+
+// TestLoginDeviceTimeout: --timeout ends the wait before the code's own
+// ten minutes; the prompt says so and the error speaks of the code, not a
+// browser.
+func TestLoginDeviceTimeout(t *testing.T) {
+	_, r := deviceRun(t)
+	res := r.exec("login", "local", "--device", "--timeout", "3s")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
+	}
+	mustContain(t, "stderr", res.stderr, "Waiting for the sign-in to be approved, for 3s at most.")
+	if strings.Contains(res.stderr, "expires in 10m") {
+		t.Errorf("the prompt promises ten minutes that --timeout cuts short:\n%s", res.stderr)
+	}
+	last := lastLines(res.stderr, 1)
+	if last != "authcli: the code was not approved within --timeout; run the command again and approve it sooner, or give more time with --timeout." {
+		t.Errorf("last line %q", last)
+	}
 }
 
 func TestLoginDeviceDenied(t *testing.T) {
@@ -127,5 +152,14 @@ func TestDemoDeviceWithoutBrowser(t *testing.T) {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	mustContain(t, "stdout", res.stdout, "as Alan Turing <alan@example.com>.")
-	mustContain(t, "stderr", res.stderr, "authcli plays your part on the other device")
+	// What authcli does instead of the person is said before the page and
+	// the code, not after telling them to go there.
+	say := strings.Index(res.stderr, "No browser can be opened here, so once the code is shown authcli plays your part")
+	page := strings.Index(res.stderr, "open this page in a browser on this machine")
+	if say < 0 || page < 0 || say > page {
+		t.Errorf("the no-browser note is missing or comes after the page (note at %d, page at %d):\n%s", say, page, res.stderr)
+	}
+	if strings.Count(res.stderr, "No browser can be opened here") != 1 {
+		t.Errorf("said twice that no browser can be opened:\n%s", res.stderr)
+	}
 }

@@ -28,6 +28,7 @@ func TestDescribeExitCodes(t *testing.T) {
 		{"config", &config.Error{File: "c.toml", Key: "providers.x.issuer", Problem: "must use https"}, ExitUsage, "c.toml: providers.x.issuer"},
 		{"config missing", &config.Error{File: "c.toml", Problem: "file does not exist", Err: config.ErrNotFound}, ExitUsage, "does not exist"},
 		{"timeout", flow.ErrTimeout, ExitFailure, "--timeout"},
+		{"device timeout", flow.ErrDeviceTimeout, ExitFailure, "code was not approved within --timeout"},
 		{"canceled", flow.ErrCanceled, ExitInterrupted, "canceled"},
 		{"denied at the provider", &flow.ProviderError{Stage: "authorization", Code: "access_denied", Description: "no"}, ExitFailure, "allow access"},
 		{"refresh rejected", &flow.ProviderError{Stage: "refresh", Code: "invalid_grant"}, ExitSignIn, "authcli login"},

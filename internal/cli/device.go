@@ -26,7 +26,7 @@ func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, pl
 	if !plan.device && plan.autoDevice && plan.open != nil && !flow.BrowserAvailable(env.Getenv) {
 		e, err := p.Resolve(ctx, env.httpClient(), env.now)
 		if err == nil && flow.SupportsDevice(e) {
-			fmt.Fprintln(env.Err, "No browser can be opened here (an SSH session, or no display), so authcli signs in with a code you enter on another device.")
+			fmt.Fprintln(env.Err, "No browser can be opened here (an SSH session, or no display), so authcli signs in with a code you enter on a page of the provider instead.")
 			plan.device = true
 		} else {
 			fmt.Fprintln(env.Err, "No browser can be opened here. Open the URL below in a browser on this machine; over SSH, forward the redirect port first (ssh -L PORT:127.0.0.1:PORT, with a fixed --port).")

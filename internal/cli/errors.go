@@ -57,6 +57,8 @@ func describe(err error) (int, string) {
 		return ExitUsage, ce.Error()
 	case errors.Is(err, flow.ErrCanceled):
 		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
+	case errors.Is(err, flow.ErrDeviceTimeout):
+		return ExitFailure, "the code was not approved within --timeout; run the command again and approve it sooner, or give more time with --timeout"
 	case errors.Is(err, flow.ErrTimeout):
 		return ExitFailure, "the sign-in did not finish within --timeout; run the command again and finish in the browser sooner, or, if the browser already showed the provider's answer, check that the provider is reachable"
 	case errors.Is(err, flow.ErrDeviceDenied):

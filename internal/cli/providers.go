@@ -1,14 +1,38 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/provider"
 )
+
+// discoveryWait bounds how long `providers` waits for an issuer's discovery
+// document: the listing must not hang on a provider that is down.
+const discoveryWait = 3 * time.Second
+
+// offersDevice asks a generic OpenID provider's discovery document whether
+// it offers the device grant, which login then uses on a machine without a
+// browser: only discovery knows, the config does not say.
+func offersDevice(env *Env, pc *config.Provider) bool {
+	p, err := provider.Build(pc, env.Now)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), discoveryWait)
+	defer cancel()
+	e, err := p.Resolve(ctx, env.httpClient(), env.now)
+	return err == nil && flow.SupportsDevice(e)
+}
 
 type providersOptions struct {
 	*globalOptions
@@ -45,7 +69,12 @@ func runProviders(env *Env, opts *providersOptions) error {
 		return err
 	}
 	infos := make([]providerInfo, 0, len(cfg.Providers))
-	for _, name := range cfg.Names() {
+	// What only discovery knows, asked of every issuer at once; each
+	// goroutine writes its own element.
+	names := cfg.Names()
+	offers := make([]bool, len(names))
+	var wg sync.WaitGroup
+	for _, name := range names {
 		pc, err := cfg.Provider(name)
 		if err != nil {
 			// A table with a problem is listed with it, not hidden.
@@ -55,6 +84,20 @@ func runProviders(env *Env, opts *providersOptions) error {
 		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc)}
 		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
+		if info.Ready && pc.Kind == config.KindOIDC && !slices.Contains(info.Grants, provider.GrantDeviceCode) {
+			i := len(infos) - 1
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				offers[i] = offersDevice(env, pc)
+			}()
+		}
+	}
+	wg.Wait()
+	for i, ok := range offers {
+		if ok {
+			infos[i].Grants = append(infos[i].Grants, provider.GrantDeviceCode)
+		}
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(env.Out)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
@@ -52,7 +53,10 @@ func isTerminal(f *os.File) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// globalOptions are the flags every command shares (CLI.md "Common flags").
+// globalOptions are the options commands share (docs/CLI.md "Common
+// flags"). Only --config and -v are flags of every command; each other
+// field is filled by the flag of the same name on the commands that use it
+// (sharedFlags), so a command's help lists only what it takes.
 type globalOptions struct {
 	ConfigPath string
 	Account    string
@@ -92,7 +96,10 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	if msg == "" {
 		return code // exec: the child already spoke
 	}
-	fmt.Fprintf(env.Err, "authcli: %s.\n", msg)
+	if !strings.HasSuffix(msg, "?") {
+		msg += "." // "did you mean X?" already ends the sentence
+	}
+	fmt.Fprintf(env.Err, "authcli: %s\n", msg)
 	if g := globalsOf(root); g != nil && g.Verbose {
 		if inner := errors.Unwrap(err); inner != nil && inner.Error() != msg {
 			fmt.Fprintf(env.Err, "authcli: detail: %s\n", sentence(inner))
@@ -106,7 +113,10 @@ func Run(ctx context.Context, env *Env, args []string) int {
 func Command(env *Env) *cobra.Command { return newRoot(env) }
 
 func newRoot(env *Env) *cobra.Command {
-	g := &globalOptions{}
+	// Defaults for commands that do not take the flag: bare authcli opens
+	// the accounts screen, which signs in with them.
+	g := &globalOptions{Timeout: defaultTimeout}
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "authcli",
 		Short: "Sign in to OAuth 2.0 and OpenID Connect providers from the terminal",
@@ -117,8 +127,12 @@ prints fresh access tokens for scripts.
 Try it offline first: authcli demo`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		Args:          cobra.NoArgs,
+		Args:          unknownCommand,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showVersion {
+				printVersion(env)
+				return nil
+			}
 			if env.InTTY && env.OutTTY {
 				return runAccounts(cmd.Context(), env, g)
 			}
@@ -128,18 +142,14 @@ Try it offline first: authcli demo`,
 	root.SetOut(env.Out)
 	root.SetErr(env.Err)
 	root.SetIn(env.In)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return usageErrorf("%s; see authcli --help", sentence(err))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// The help that lists the flag is the command's own.
+		return usageErrorf("%s%s; see %s --help", sentence(err), flagHint(c, err), c.CommandPath())
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigPath, "config", "", "config file (default $AUTHCLI_CONFIG or $XDG_CONFIG_HOME/authcli/config.toml)")
-	pf.StringVar(&g.Account, "account", "", "local account to use")
-	pf.BoolVar(&g.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
-	pf.DurationVar(&g.Timeout, "timeout", 5*time.Minute, "time allowed for the whole interactive sign-in")
-	pf.IntVar(&g.Port, "port", 0, "fixed loopback port for the redirect (default: the provider's redirect_port, else any free port)")
-	pf.StringSliceVar(&g.Scopes, "scopes", nil, "scopes to request, comma-separated (default: the provider's)")
-	pf.BoolVar(&g.Yes, "yes", false, "confirm linking a new identity without asking")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "diagnostics on stderr (tokens are always redacted)")
+	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit and build date (as authcli version)")
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	root.AddCommand(
@@ -155,7 +165,112 @@ Try it offline first: authcli demo`,
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
 	)
+	for _, c := range root.Commands() {
+		addSharedFlags(c, g, sharedFlags[c.Name()])
+	}
+	strictCompletion(root)
 	return root
+}
+
+const defaultTimeout = 5 * time.Minute
+
+// sharedFlags says which of the shared flags each command takes: the
+// sign-in flags go to the commands that sign in, --account to those that
+// pick or name an account.
+var sharedFlags = map[string][]string{
+	"login":    {"account", "no-browser", "timeout", "port", "scopes", "yes"},
+	"link":     {"account", "no-browser", "timeout", "port", "scopes", "yes"},
+	"accounts": {"no-browser", "timeout", "port", "scopes", "yes"},
+	"demo":     {"no-browser", "timeout", "port", "scopes"},
+	"unlink":   {"account"},
+	"logout":   {"account"},
+	"token":    {"account"},
+	"exec":     {"account"},
+}
+
+func addSharedFlags(c *cobra.Command, g *globalOptions, names []string) {
+	f := c.Flags()
+	for _, name := range names {
+		switch name {
+		case "account":
+			f.StringVar(&g.Account, "account", "", "local account to use")
+		case "no-browser":
+			f.BoolVar(&g.NoBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+		case "timeout":
+			f.DurationVar(&g.Timeout, "timeout", defaultTimeout, "time allowed for the whole interactive sign-in")
+		case "port":
+			f.IntVar(&g.Port, "port", 0, "fixed loopback port for the redirect (default: the provider's redirect_port, else any free port)")
+		case "scopes":
+			f.StringSliceVar(&g.Scopes, "scopes", nil, "scopes to request, comma-separated (default: the provider's)")
+		case "yes":
+			f.BoolVar(&g.Yes, "yes", false, "confirm linking a new identity without asking")
+		default:
+			panic("cli: unknown shared flag " + name)
+		}
+	}
+}
+
+// unknownCommand refuses arguments to bare authcli: they can only be a
+// mistyped command, so it says which command was probably meant.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q", args[0])
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	if s := config.Suggest(args[0], names); s != "" {
+		msg += " (did you mean " + s + "?)"
+	}
+	return usageErrorf("%s; see %s --help", msg, cmd.CommandPath())
+}
+
+// flagHint is " (did you mean --json?)" for an unknown flag close to one
+// the command takes.
+func flagHint(c *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	var names []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	if s := config.Suggest(name, names); s != "" {
+		return " (did you mean --" + s + "?)"
+	}
+	return ""
+}
+
+// strictCompletion makes `authcli completion` without a shell it knows a
+// usage error (exit 2), not a help page that exits 0: a script that writes
+// the output to a file must not get help text instead of a completion.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	c, _, err := root.Find([]string{"completion"})
+	if err != nil || c == root {
+		return
+	}
+	var shells []string
+	for _, s := range c.Commands() {
+		shells = append(shells, s.Name())
+	}
+	known := strings.Join(shells, ", ")
+	c.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("completion has no script for %q; choose one of %s (authcli completion bash)", args[0], known)
+		}
+		return nil
+	}
+	c.RunE = func(*cobra.Command, []string) error {
+		return usageErrorf("completion needs a shell: one of %s (authcli completion bash)", known)
+	}
 }
 
 // globalsOf recovers the shared options after execution, for --verbose

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/vault"
 )
 
 type statusOptions struct {
@@ -31,8 +33,11 @@ func newStatusCmd(env *Env, g *globalOptions) *cobra.Command {
 }
 
 func runStatus(env *Env, opts *statusOptions) error {
-	// Status reads accounts.json only: it holds no secrets, so a locked
-	// keyring is no reason to fail.
+	// A config file that cannot be used breaks every other command, so
+	// status says so too (exit 2); having none yet is fine.
+	if _, err := opts.loadConfig(env); err != nil && !(errors.Is(err, config.ErrNotFound) && opts.usesDefaultConfig(env)) {
+		return err
+	}
 	dir, err := config.StateDir(env.Getenv)
 	if err != nil {
 		return &exitError{code: ExitUsage, msg: sentence(err), err: err}
@@ -41,14 +46,23 @@ func runStatus(env *Env, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
+	// accounts.json holds the health; the vault holds the tokens. When the
+	// vault cannot be read, no token works whatever the health says, and
+	// signing in again would not help: say that, and exit 5.
+	var vaultErr error
+	if len(st.Accounts) > 0 {
+		vaultErr = checkVault(env, dir)
+	}
 	now := env.now()
 	if opts.JSON {
 		b, err := st.StatusJSON(now)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(env.Out, string(b))
-		return err
+		if _, err = fmt.Fprintln(env.Out, string(b)); err != nil {
+			return err
+		}
+		return vaultErr
 	}
 	if len(st.Accounts) == 0 {
 		fmt.Fprintln(env.Err, "No accounts yet; sign in with: authcli login PROVIDER")
@@ -65,10 +79,36 @@ func runStatus(env *Env, opts *statusOptions) error {
 		}
 		fmt.Fprintf(tw, "%s%s\n", a.Name, def)
 		for _, id := range a.Identities {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, oneLine(orSubject(id)), healthText(id, now))
+			health := healthText(id, now)
+			if vaultErr != nil {
+				health = "tokens unreadable: the token vault cannot be used"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, oneLine(orSubject(id)), health)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return vaultErr
+}
+
+// usesDefaultConfig says the config path is the XDG default, which need
+// not exist; a file named by --config or $AUTHCLI_CONFIG must.
+func (g *globalOptions) usesDefaultConfig(env *Env) bool {
+	return g.ConfigPath == "" && env.Getenv("AUTHCLI_CONFIG") == ""
+}
+
+// checkVault opens the vault as the other commands do, without reading a
+// token, and returns the vault error they would give.
+func checkVault(env *Env, dir string) error {
+	v, err := vault.Open(env.Getenv, dir)
+	if err == nil {
+		_, err = v.List("")
+	}
+	if err != nil {
+		return vaultError(err)
+	}
+	return nil
 }
 
 // healthText is token health for people: "valid, expires in 52m".

@@ -14,15 +14,20 @@ func newVersionCmd(env *Env) *cobra.Command {
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			b := env.Build
-			if b.Version == "" || b.Version == "dev" {
-				b = fromBuildInfo(b)
-			}
-			fmt.Fprintf(env.Out, "authcli %s (commit %s, built %s, %s %s/%s)\n",
-				orUnknown(b.Version), orUnknown(b.Commit), orUnknown(b.Date), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			printVersion(env)
 			return nil
 		},
 	}
+}
+
+// printVersion is `authcli version` and `authcli --version`.
+func printVersion(env *Env) {
+	b := env.Build
+	if b.Version == "" || b.Version == "dev" {
+		b = fromBuildInfo(b)
+	}
+	fmt.Fprintf(env.Out, "authcli %s (commit %s, built %s, %s %s/%s)\n",
+		orUnknown(b.Version), orUnknown(b.Commit), orUnknown(b.Date), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // fromBuildInfo fills what ldflags did not stamp from the Go toolchain's

@@ -93,6 +93,11 @@ func quoteValue(s string) string {
 
 // suggest returns the candidate closest to word when it is within edit
 // distance 2 (and closer than the word is long, so "x" does not suggest "id").
+// Suggest is the "did you mean" of config keys for other misspellings (a
+// command or flag name): the closest candidate within two edits of word,
+// a transposition counting as one, or "" when none is that close.
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }
+
 func suggest(word string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,11 @@ type Options struct {
 	DevicePollInterval time.Duration
 	// DeviceCodeTTL is how long a device code can be approved, default 10m.
 	DeviceCodeTTL time.Duration
+	// ApproveDevicesAs, a subject or email of one of the users, approves
+	// every device authorization as that user the moment it is made: for
+	// `authcli demo --serve --user` on a machine where nobody can open the
+	// verification page (a container). Start refuses an unknown user.
+	ApproveDevicesAs string
 	// SigningAlg signs ID tokens: "ES256" (default, cheap to generate) or
 	// "RS256".
 	SigningAlg string
@@ -299,6 +305,11 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.SigningAlg == "" {
 		opts.SigningAlg = string(jose.ES256)
+	}
+	if a := opts.ApproveDevicesAs; a != "" && !slices.ContainsFunc(opts.Users, func(u User) bool {
+		return u.Subject == a || (u.Email != "" && strings.EqualFold(u.Email, a))
+	}) {
+		return opts, fmt.Errorf("%w: %q (ApproveDevicesAs)", ErrUnknownUser, a)
 	}
 	if opts.DeviceCodeTTL <= 0 {
 		opts.DeviceCodeTTL = 10 * time.Minute

@@ -606,6 +606,33 @@ func TestDeviceGrant(t *testing.T) {
 	}
 }
 
+// TestApproveDevicesAs checks the headless demo server: every device code
+// is approved as the named user without anyone at the page, and an unknown
+// user is refused at Start.
+func TestApproveDevicesAs(t *testing.T) {
+	h := newHarness(t, Options{DevicePollInterval: time.Second, ApproveDevicesAs: "grace@example.com"})
+	cfg := h.config(DemoClientID, "", "openid", "email")
+	da, err := cfg.DeviceAuth(h.ctx)
+	if err != nil {
+		t.Fatalf("DeviceAuth: %v", err)
+	}
+	tok, err := cfg.DeviceAccessToken(h.ctx, da)
+	if err != nil {
+		t.Fatalf("DeviceAccessToken: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := h.provider.Verifier(&oidc.Config{ClientID: DemoClientID}).Verify(h.ctx, raw)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if idt.Subject != "grace" {
+		t.Fatalf("subject %q, want grace", idt.Subject)
+	}
+	if _, err := Start(Options{ApproveDevicesAs: "nobody@example.com"}); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("Start with an unknown user: %v, want ErrUnknownUser", err)
+	}
+}
+
 func TestDevicePollingTooFastGetsSlowDown(t *testing.T) {
 	h := newHarness(t, Options{DevicePollInterval: time.Second})
 	cfg := h.config(DemoClientID, "", "openid")

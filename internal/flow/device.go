@@ -22,6 +22,9 @@ var (
 	ErrDeviceDenied     = errors.New("the sign-in was denied on the verification page")
 	ErrDeviceExpired    = errors.New("the code expired before the sign-in was approved; run the command again for a new one")
 	ErrNoDeviceEndpoint = errors.New("the provider has no device authorization endpoint; set device_auth_url in the config or sign in with the browser")
+	// ErrDeviceTimeout is ErrTimeout for the device grant: the context
+	// ended while the code was still waiting for approval.
+	ErrDeviceTimeout = fmt.Errorf("%w: the code was not approved in time", ErrTimeout)
 )
 
 const (
@@ -113,7 +116,16 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 		return nil, ctxErr(ctx, err)
 	}
 	d.logf("polling every %s", g.interval)
-	d.prompt(stderr, g, now)
+	// The person is told when waiting ends: at the code's expiry, or at
+	// the caller's deadline (--timeout) when that comes first.
+	// The deadline is on the wall clock; end is on d.Now's.
+	end := g.expiry
+	if dl, ok := ctx.Deadline(); ok {
+		if byDeadline := now().Add(time.Until(dl)); end.IsZero() || byDeadline.Before(end) {
+			end = byDeadline
+		}
+	}
+	d.prompt(stderr, g, end, now)
 	if d.OnCode != nil {
 		d.OnCode(g.userCode, g.verificationURI)
 	}
@@ -121,10 +133,13 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 		d.shown(g)
 	}
 
-	stop := d.countdown(stderr, g.expiry, now)
+	stop := d.countdown(stderr, end, now)
 	tok, err := d.poll(ctx, client, conf, g, now, sleep)
 	stop()
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ErrDeviceTimeout
+		}
 		return nil, ctxErr(ctx, err)
 	}
 	res, err := finishSignIn(ctx, client, now, d.Provider, e, conf.Scopes, tok, "")
@@ -246,8 +261,9 @@ func (d *Device) poll(ctx context.Context, client *http.Client, conf *oauth2.Con
 }
 
 // prompt shows where to go and what to type, prominently: this is the one
-// thing the person has to read.
-func (d *Device) prompt(w io.Writer, g *deviceGrant, now func() time.Time) {
+// thing the person has to read. end is when the waiting stops (the code's
+// expiry or the caller's deadline, whichever is first; zero: neither).
+func (d *Device) prompt(w io.Writer, g *deviceGrant, end time.Time, now func() time.Time) {
 	target := "To sign in"
 	if d.Provider.Name != "" {
 		target += " to " + sanitize(d.Provider.Name)
@@ -256,11 +272,24 @@ func (d *Device) prompt(w io.Writer, g *deviceGrant, now func() time.Time) {
 	if d.Terminal {
 		code = "\033[1m" + code + "\033[0m"
 	}
-	fmt.Fprintf(w, "\n%s, open this page on any device:\n\n    %s\n\nand enter the code:\n\n    %s\n\n", target, sanitize(g.verificationURI), code)
+	page := sanitize(g.verificationURI)
+	// A page on a loopback address (a provider on this machine, like the
+	// demo's) opens only in a browser here, or through a forwarded port:
+	// "any device" would send the person to a phone that cannot reach it.
+	local, port := loopbackPage(page)
+	where := "open this page on any device"
+	if local {
+		where = "open this page in a browser on this machine"
+	}
+	fmt.Fprintf(w, "\n%s, %s:\n\n    %s\n\nand enter the code:\n\n    %s\n\n", target, where, page, code)
+	if local {
+		fmt.Fprintf(w, "The page is on this machine's loopback address: from another machine, forward its port first (ssh -L %s:127.0.0.1:%s HOST).\n\n", port, port)
+	}
 	// The complete link is opened without reading (a QR code is scanned
-	// blindly), so it must be a web page: https, or http on loopback.
+	// blindly), so it must be a web page: https, or http on loopback. A
+	// loopback link gets no QR code: no phone can reach it.
 	if complete := sanitize(g.verificationURIComplete); complete != "" && checkURL("verification_uri_complete", complete) == nil {
-		if qr, ok := renderQR(complete, d.Width); d.Terminal && ok {
+		if qr, ok := renderQR(complete, d.Width); d.Terminal && ok && !local {
 			fmt.Fprintf(w, "Or scan this code, which opens the page with the code filled in:\n\n%s\n", qr)
 		} else {
 			fmt.Fprintf(w, "Or open this link, which fills in the code:\n\n    %s\n\n", complete)
@@ -269,16 +298,37 @@ func (d *Device) prompt(w io.Writer, g *deviceGrant, now func() time.Time) {
 	if d.Terminal {
 		return // the countdown line takes over
 	}
-	if g.expiry.IsZero() {
+	switch {
+	case end.IsZero():
 		fmt.Fprintln(w, "Waiting for the sign-in to be approved.")
-	} else {
-		fmt.Fprintf(w, "Waiting for the sign-in to be approved; the code expires in %s.\n", g.expiry.Sub(now()).Round(time.Second))
+	case end.Equal(g.expiry):
+		fmt.Fprintf(w, "Waiting for the sign-in to be approved; the code expires in %s.\n", end.Sub(now()).Round(time.Second))
+	default:
+		fmt.Fprintf(w, "Waiting for the sign-in to be approved, for %s at most.\n", end.Sub(now()).Round(time.Second))
 	}
 }
 
+// loopbackPage reports whether a verification page is on a loopback
+// address, and its port.
+func loopbackPage(raw string) (bool, string) {
+	u, err := url.Parse(raw)
+	if err != nil || !IsLoopbackHost(u.Hostname()) {
+		return false, ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443"}[u.Scheme]
+		if port == "" {
+			port = "80"
+		}
+	}
+	return true, port
+}
+
 // countdown keeps one status line up to date on a terminal until stop is
-// called, so the person sees how long the code stays valid.
-func (d *Device) countdown(w io.Writer, expiry time.Time, now func() time.Time) (stop func()) {
+// called, so the person sees how long the code stays valid (or, when the
+// caller's deadline comes first, how long authcli keeps waiting).
+func (d *Device) countdown(w io.Writer, end time.Time, now func() time.Time) (stop func()) {
 	if !d.Terminal {
 		return func() {}
 	}
@@ -290,9 +340,9 @@ func (d *Device) countdown(w io.Writer, expiry time.Time, now func() time.Time) 
 		defer t.Stop()
 		for {
 			line := "Waiting for the sign-in to be approved"
-			if !expiry.IsZero() {
-				left := max(expiry.Sub(now()), 0).Truncate(time.Second)
-				line += fmt.Sprintf(" (code expires in %d:%02d)", int(left.Minutes()), int(left.Seconds())%60)
+			if !end.IsZero() {
+				left := max(end.Sub(now()), 0).Truncate(time.Second)
+				line += fmt.Sprintf(" (%d:%02d left)", int(left.Minutes()), int(left.Seconds())%60)
 			}
 			fmt.Fprintf(w, "\r\033[K%s  Ctrl-C cancels", line)
 			select {

@@ -165,10 +165,14 @@ func TestDeviceApprove(t *testing.T) {
 		t.Errorf("scopes = %v", res.Scopes)
 	}
 	out := stderr.String()
-	for _, want := range []string{"To sign in to demo", idp.Issuer() + "/device", "\n    " + userCode() + "\n", "user_code=", "expires in 10m0s"} {
+	for _, want := range []string{"To sign in to demo", idp.Issuer() + "/device", "\n    " + userCode() + "\n", "user_code=", "approved, for ", "s at most."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("prompt lacks %q:\n%s", want, out)
 		}
+	}
+	// The context (20 s) ends the wait long before the code's 10 minutes.
+	if strings.Contains(out, "expires in") {
+		t.Errorf("prompt promises the code's lifetime although the deadline comes first:\n%s", out)
 	}
 	if strings.Contains(out, "\033") {
 		t.Errorf("escape sequences written to a non-terminal:\n%q", out)
@@ -285,6 +289,71 @@ func TestDeviceCancelRealTimer(t *testing.T) {
 	}
 }
 
+// TestDeviceTimeout checks that a deadline ending the wait is the device
+// grant's own timeout error (no word of a browser), and still ErrTimeout.
+func TestDeviceTimeout(t *testing.T) {
+	idp := startIDP(t, devidp.Options{DevicePollInterval: time.Second})
+	d, _ := idpDevice(idp)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	_, err := d.Run(ctx)
+	if !errors.Is(err, ErrDeviceTimeout) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Run: %v, want ErrDeviceTimeout (an ErrTimeout)", err)
+	}
+	if strings.Contains(err.Error(), "browser") {
+		t.Errorf("the device grant's timeout talks about a browser: %v", err)
+	}
+}
+
+// TestDevicePromptWhere checks what the prompt says about where to go and
+// how long it waits: any device for a page on the network, this machine
+// (and how to forward the port) for a loopback page; the code's lifetime
+// only when no earlier deadline ends the wait.
+func TestDevicePromptWhere(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		name     string
+		uri      string
+		end      time.Duration
+		terminal bool
+		want     []string
+		not      []string
+	}{
+		{"network page", "https://idp.example/device", 90 * time.Second, false,
+			[]string{"open this page on any device:", "the code expires in 1m30s."}, []string{"this machine", "ssh -L", "at most"}},
+		{"deadline first", "https://idp.example/device", 30 * time.Second, false,
+			[]string{"approved, for 30s at most."}, []string{"expires in"}},
+		{"loopback page", "http://127.0.0.1:5556/device", 90 * time.Second, false,
+			[]string{"open this page in a browser on this machine:", "ssh -L 5556:127.0.0.1:5556 HOST"}, []string{"any device"}},
+		{"network page on a terminal", "https://idp.example/device", 90 * time.Second, true,
+			[]string{"Or scan this code", "\033[30;107m"}, []string{"Or open this link"}},
+		{"loopback page on a terminal", "http://127.0.0.1:5556/device", 90 * time.Second, true,
+			[]string{"Or open this link"}, []string{"Or scan this code", "\033[30;107m"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			d := &Device{Provider: Provider{Name: "demo"}, Terminal: tt.terminal, Width: 80}
+			d.prompt(&buf, &deviceGrant{
+				userCode:                "ABCD-EFGH",
+				verificationURI:         tt.uri,
+				verificationURIComplete: tt.uri + "?user_code=ABCD-EFGH",
+				expiry:                  now.Add(90 * time.Second),
+			}, now.Add(tt.end), func() time.Time { return now })
+			out := buf.String()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("prompt lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("prompt has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
 func TestDeviceNoEndpoint(t *testing.T) {
 	op := oidctest.New(t) // its discovery lists no device endpoint
 	d := &Device{Provider: fakeProvider(op), HTTPClient: NewHTTPClient(5 * time.Second), Sleep: newFakeClock().Sleep}
@@ -310,14 +379,15 @@ func TestSupportsDevice(t *testing.T) {
 	}
 }
 
-// TestDeviceTerminal checks the terminal prompt: a QR code when it fits, a
-// link when it does not, and the countdown line.
+// TestDeviceTerminal checks the terminal prompt and the countdown line. The
+// demo provider's page is on loopback, so it never gets a QR code (a phone
+// cannot reach it): TestDevicePromptWhere covers the QR code itself.
 func TestDeviceTerminal(t *testing.T) {
 	idp := startIDP(t, devidp.Options{})
 	for _, tt := range []struct {
 		width  int
 		wantQR bool
-	}{{80, true}, {20, false}, {0, false}} {
+	}{{80, false}, {20, false}, {0, false}} {
 		t.Run(fmt.Sprint(tt.width), func(t *testing.T) {
 			d, userCode := idpDevice(idp)
 			var stderr syncBuffer
@@ -338,7 +408,7 @@ func TestDeviceTerminal(t *testing.T) {
 			if got := strings.Contains(out, "Or open this link"); got == tt.wantQR {
 				t.Errorf("link shown = %t, want %t", got, !tt.wantQR)
 			}
-			for _, want := range []string{"\033[1m" + userCode() + "\033[0m", "code expires in 10:00", "Ctrl-C cancels"} {
+			for _, want := range []string{"\033[1m" + userCode() + "\033[0m", " left)  Ctrl-C cancels"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q:\n%q", want, out)
 				}
@@ -620,7 +690,7 @@ func TestDevicePromptSanitizes(t *testing.T) {
 			verificationURI:         "https://idp.example/device\r\nfake line",
 			verificationURIComplete: "javascript:alert(1)",
 			expiry:                  now.Add(90 * time.Second),
-		}, func() time.Time { return now })
+		}, now.Add(90*time.Second), func() time.Time { return now })
 		out := buf.String()
 		if terminal {
 			out = strings.NewReplacer("\033[1m", "", "\033[0m", "").Replace(out)
