@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authcli/authcli/internal/devidp"
 )
 
 // tmuxSession is the real authcli binary in a detached tmux session of
@@ -222,7 +224,58 @@ func TestBareAuthcli(t *testing.T) {
 	}
 }
 
-// TestTUICancelSignIn: with no browser to open, the TUI shows the sign-in
+// TestTUILinkDevice: on a machine with no browser, where login would use
+// the device grant, the TUI's link does too: it shows the provider's page
+// and the code (not "Finish in your browser"), and links once the code is
+// approved there.
+func TestTUILinkDevice(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{DevicePollInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	r := newRun(t).withBot("user=grace")
+	r.config(twoNames(idp.Issuer(), false))
+	if res := r.exec("login", "first", "--timeout", "30s"); res.code != 0 {
+		t.Fatalf("login first: exit %d\n%s", res.code, res.stderr)
+	}
+	r.setenv("BROWSER=") // no browser, no display: the CLI would use the device grant
+
+	exitFile := filepath.Join(r.dir, "tui-exit")
+	s := startTUI(t, r, exitFile, "accounts", "--timeout", "60s")
+	s.waitText(10*time.Second, "grace (default)")
+	s.keys("l")
+	// Only the provider grace has no identity at is offered.
+	screen := s.waitText(5*time.Second, "Link a provider to account grace", "Second IdP (second)")
+	if strings.Contains(screen, "First IdP (first)") {
+		t.Errorf("the picker offers the provider already linked:\n%s", screen)
+	}
+	s.keys("Enter")
+	screen = s.waitText(10*time.Second, "Signing in to Second IdP to link it to account grace", "enter the code", idp.Issuer()+"/device")
+	if strings.Contains(screen, "Finish in your browser") {
+		t.Errorf("a device sign-in tells the person to finish in a browser that cannot open:\n%s", screen)
+	}
+	code := userCode.FindString(screen)
+	if code == "" {
+		t.Fatalf("no user code on the screen:\n%s", screen)
+	}
+	if err := idp.ApproveDevice(code, "grace"); err != nil {
+		t.Fatalf("approve %s: %v", code, err)
+	}
+	s.waitText(20*time.Second, "Linked the Second IdP identity to account grace.")
+	if st := r.status(t); len(st.Accounts) != 1 || len(st.Accounts[0].Identities) != 2 {
+		t.Errorf("after the device link, status says %+v", st)
+	}
+	// The result goes with the next key.
+	s.keys("k")
+	s.waitFor("the result line gone", 5*time.Second, func(sc string) bool { return !strings.Contains(sc, "Linked the Second IdP identity") })
+	s.keys("q")
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Errorf("authcli accounts exited with %s", code)
+	}
+}
+
+// TestTUICancelSignIn: with --no-browser, the TUI shows the sign-in
 // address; esc cancels the sign-in, which closes the loopback listener and
 // stores nothing.
 func TestTUICancelSignIn(t *testing.T) {
@@ -250,7 +303,7 @@ func TestTUICancelSignIn(t *testing.T) {
 	}
 
 	exitFile := filepath.Join(r.dir, "tui-exit")
-	s := startTUI(t, r, exitFile, "accounts", "--timeout", "30s", "--port", strconv.Itoa(port))
+	s := startTUI(t, r, exitFile, "accounts", "--timeout", "30s", "--no-browser", "--port", strconv.Itoa(port))
 	s.waitText(10*time.Second, "grace (default)")
 	s.keys("l")
 	s.waitText(5*time.Second, "Link a provider to account grace")

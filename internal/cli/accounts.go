@@ -86,18 +86,18 @@ func (b *tuiBackend) Providers() ([]tui.Provider, error) {
 	return out, nil
 }
 
-func (b *tuiBackend) Link(ctx context.Context, provider, account string, showURL func(string)) error {
+func (b *tuiBackend) Link(ctx context.Context, provider, account string, show func(tui.SignInPrompt)) error {
 	g := *b.g
 	g.Account = account
-	return friendly(signInAndSave(ctx, b.quiet(showURL), &g, provider, account))
+	return friendly(signInAndSave(ctx, b.quiet(show), &g, provider, account))
 }
 
-func (b *tuiBackend) SignIn(ctx context.Context, provider, account string, showURL func(string)) error {
+func (b *tuiBackend) SignIn(ctx context.Context, provider, account string, show func(tui.SignInPrompt)) error {
 	// With the account named, a different person signing in is refused
 	// (it would need a link) instead of silently creating an account.
 	g := *b.g
 	g.Account = account
-	return friendly(signInAndSave(ctx, b.quiet(showURL), &g, provider, ""))
+	return friendly(signInAndSave(ctx, b.quiet(show), &g, provider, ""))
 }
 
 func (b *tuiBackend) Unlink(ctx context.Context, account, provider, subject string) error {
@@ -136,19 +136,19 @@ func (b *tuiBackend) AccessToken(ctx context.Context, provider, account string) 
 // terminal the TUI draws on. Sign-in chatter (the address, browser output)
 // goes to a writer that hands the address to showURL; the summary that
 // login prints on stdout is dropped; no prompt can read the TUI's keys.
-// The opener is set explicitly so a machine without a browser gets the
-// address to open (which the TUI shows and copies) rather than the device
-// grant, whose code the TUI has no place for.
-func (b *tuiBackend) quiet(showURL func(string)) *Env {
+// Where the CLI would use the device grant (no browser here), so does the
+// TUI: it shows the page and the code from OnDeviceCode.
+func (b *tuiBackend) quiet(show func(tui.SignInPrompt)) *Env {
 	env := *b.env
-	spotter := &urlSpotter{show: showURL}
+	spotter := &urlSpotter{}
+	if show != nil {
+		spotter.show = func(url string) { show(tui.SignInPrompt{URL: url}) }
+		env.OnDeviceCode = func(code, url string) { show(tui.SignInPrompt{URL: url, UserCode: code}) }
+	}
 	env.In = strings.NewReader("")
 	env.Out = io.Discard
 	env.Err = spotter
 	env.InTTY, env.OutTTY, env.ErrTTY = false, false, false
-	if env.Open == nil {
-		env.Open = flow.SystemOpener(env.Getenv, spotter)
-	}
 	return &env
 }
 

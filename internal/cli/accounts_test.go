@@ -17,6 +17,7 @@ import (
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/tui"
 )
 
 func TestURLSpotter(t *testing.T) {
@@ -184,13 +185,23 @@ func TestTUIBackend(t *testing.T) {
 func TestQuietEnvKeepsTheTerminalClean(t *testing.T) {
 	b, terminal := testBackend(t)
 	var shown []string
-	env := b.quiet(func(u string) { shown = append(shown, u) })
+	var prompts []tui.SignInPrompt
+	env := b.quiet(func(p tui.SignInPrompt) {
+		shown = append(shown, p.URL)
+		prompts = append(prompts, p)
+	})
 	if env.InTTY || env.OutTTY || env.ErrTTY {
 		t.Error("the quiet environment claims a terminal: a prompt could read the TUI's keys")
 	}
-	if env.Open == nil {
-		t.Error("no opener: the sign-in would switch to the device grant")
+	// The device grant's code goes to the screen, not to stderr.
+	if env.OnDeviceCode == nil {
+		t.Fatal("no OnDeviceCode: a device sign-in's code would have no place on the screen")
 	}
+	env.OnDeviceCode("ABCD-EFGH", "https://login.corp.example/device")
+	if len(prompts) != 1 || prompts[0] != (tui.SignInPrompt{URL: "https://login.corp.example/device", UserCode: "ABCD-EFGH"}) {
+		t.Fatalf("device prompt shown as %+v", prompts)
+	}
+	shown, prompts = nil, nil
 	printSignedIn(env.Out, "Corp SSO", &flow.Result{Token: &oauth2.Token{}, Profile: flow.Profile{Subject: "ada-1", AvatarURL: "https://example.com/a.png"}}, time.Now())
 	_, _ = env.Err.Write([]byte("Open this URL in a browser to sign in:\n\n  https://login.corp.example/authorize?x=1\n\n"))
 	if terminal.Len() != 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/authcli/authcli/internal/flow"
@@ -34,15 +35,25 @@ func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, pl
 		}
 	}
 	if plan.device {
+		stderr, onCode := env.Err, plan.onCode
+		if show := env.OnDeviceCode; show != nil {
+			stderr = io.Discard
+			onCode = func(code, uri string) {
+				show(code, uri)
+				if plan.onCode != nil {
+					plan.onCode(code, uri)
+				}
+			}
+		}
 		d := &flow.Device{
 			Provider:   p,
 			HTTPClient: env.httpClient(),
-			Stderr:     env.Err,
+			Stderr:     stderr,
 			Now:        env.Now,
 			Terminal:   env.ErrTTY && env.Getenv("TERM") != "dumb",
 			Width:      termWidth(env.Getenv),
 			Logf:       g.logf(env),
-			OnCode:     plan.onCode,
+			OnCode:     onCode,
 		}
 		return d.Run(ctx)
 	}

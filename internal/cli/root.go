@@ -32,6 +32,10 @@ type Env struct {
 	HTTPClient    *http.Client // nil: flow.NewHTTPClient
 	Open          flow.Opener  // nil: flow.SystemOpener
 	Build         BuildInfo
+	// OnDeviceCode, when set, receives the device grant's user code and
+	// page instead of the prompt on Err: the accounts screen shows them
+	// itself.
+	OnDeviceCode func(userCode, verificationURI string)
 }
 
 // BuildInfo is stamped into the binary at release time.

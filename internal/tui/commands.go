@@ -38,9 +38,9 @@ func (m *Model) load() tea.Cmd {
 }
 
 // start begins a slow action. work runs in a tea.Cmd goroutine with a
-// context that esc cancels, and a showURL whose address reaches the screen
-// as a signInURLShownMsg. Nothing starts while another action runs.
-func (m *Model) start(label string, work func(ctx context.Context, showURL func(string)) tea.Msg) tea.Cmd {
+// context that esc cancels, and a show whose prompt reaches the screen as
+// a signInPromptShownMsg. Nothing starts while another action runs.
+func (m *Model) start(label string, work func(ctx context.Context, show func(SignInPrompt)) tea.Msg) tea.Cmd {
 	if m.busy != nil {
 		return nil
 	}
@@ -49,18 +49,18 @@ func (m *Model) start(label string, work func(ctx context.Context, showURL func(
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.busy = &operation{id: id, label: label, cancel: cancel}
 	m.status = status{}
-	urls := make(chan string, 1)
-	showURL := func(url string) {
+	prompts := make(chan SignInPrompt, 1)
+	show := func(p SignInPrompt) {
 		select {
-		case urls <- url:
-		default: // the first address is the one to show
+		case prompts <- p:
+		default: // the first prompt is the one to show
 		}
 	}
-	run := guard(func() tea.Msg { return work(ctx, showURL) })
+	run := guard(func() tea.Msg { return work(ctx, show) })
 	wait := func() tea.Msg {
 		select {
-		case url := <-urls:
-			return signInURLShownMsg{op: id, url: url}
+		case p := <-prompts:
+			return signInPromptShownMsg{op: id, prompt: p}
 		case <-ctx.Done():
 			return nil
 		}
@@ -71,35 +71,35 @@ func (m *Model) start(label string, work func(ctx context.Context, showURL func(
 
 func (m *Model) link(p Provider, account string) tea.Cmd {
 	b, name := m.backend, p.Name
-	return m.start("Signing in to "+displayName(p)+" to link it to account "+account, func(ctx context.Context, showURL func(string)) tea.Msg {
-		return identityLinkedMsg{provider: name, account: account, err: b.Link(ctx, name, account, showURL)}
+	return m.start("Signing in to "+displayName(p)+" to link it to account "+account, func(ctx context.Context, show func(SignInPrompt)) tea.Msg {
+		return identityLinkedMsg{provider: name, account: account, err: b.Link(ctx, name, account, show)}
 	})
 }
 
 func (m *Model) firstSignIn(p Provider) tea.Cmd {
 	b, name := m.backend, p.Name
-	return m.start("Signing in to "+displayName(p), func(ctx context.Context, showURL func(string)) tea.Msg {
-		return signedInAgainMsg{provider: name, err: b.SignIn(ctx, name, "", showURL)}
+	return m.start("Signing in to "+displayName(p), func(ctx context.Context, show func(SignInPrompt)) tea.Msg {
+		return signedInAgainMsg{provider: name, err: b.SignIn(ctx, name, "", show)}
 	})
 }
 
 func (m *Model) signInAgain(ref identityRef) tea.Cmd {
 	b := m.backend
-	return m.start("Signing in to "+providerName(ref.provider, m.providerNames())+" again", func(ctx context.Context, showURL func(string)) tea.Msg {
-		return signedInAgainMsg{provider: ref.provider, account: ref.account, err: b.SignIn(ctx, ref.provider, ref.account, showURL)}
+	return m.start("Signing in to "+providerName(ref.provider, m.providerNames())+" again", func(ctx context.Context, show func(SignInPrompt)) tea.Msg {
+		return signedInAgainMsg{provider: ref.provider, account: ref.account, err: b.SignIn(ctx, ref.provider, ref.account, show)}
 	})
 }
 
 func (m *Model) unlink(ref identityRef) tea.Cmd {
 	b := m.backend
-	return m.start("Unlinking "+m.identityLabel(ref), func(ctx context.Context, _ func(string)) tea.Msg {
+	return m.start("Unlinking "+m.identityLabel(ref), func(ctx context.Context, _ func(SignInPrompt)) tea.Msg {
 		return identityUnlinkedMsg{ref: ref, err: b.Unlink(ctx, ref.account, ref.provider, ref.subject)}
 	})
 }
 
 func (m *Model) refresh(ref identityRef) tea.Cmd {
 	b := m.backend
-	return m.start("Refreshing the tokens of "+m.identityLabel(ref), func(ctx context.Context, _ func(string)) tea.Msg {
+	return m.start("Refreshing the tokens of "+m.identityLabel(ref), func(ctx context.Context, _ func(SignInPrompt)) tea.Msg {
 		return tokensRefreshedMsg{ref: ref, err: b.Refresh(ctx, ref.provider, ref.account)}
 	})
 }
@@ -110,7 +110,7 @@ func (m *Model) setDefault(account string) tea.Cmd {
 		return nil
 	}
 	b := m.backend
-	return m.start("Making "+account+" the default account", func(context.Context, func(string)) tea.Msg {
+	return m.start("Making "+account+" the default account", func(context.Context, func(SignInPrompt)) tea.Msg {
 		return defaultChangedMsg{account: account, err: b.SetDefault(account)}
 	})
 }
@@ -120,7 +120,7 @@ func (m *Model) setDefault(account string) tea.Cmd {
 // of the model, a message or the screen.
 func (m *Model) copyToken(ref identityRef) tea.Cmd {
 	b, w := m.backend, m.opts.Clipboard
-	return m.start("Getting the access token of "+m.identityLabel(ref), func(ctx context.Context, _ func(string)) tea.Msg {
+	return m.start("Getting the access token of "+m.identityLabel(ref), func(ctx context.Context, _ func(SignInPrompt)) tea.Msg {
 		tok, err := b.AccessToken(ctx, ref.provider, ref.account)
 		if err == nil {
 			err = writeClipboard(w, tok)

@@ -19,11 +19,13 @@ func (b memoryBackend) Load() (*accounts.State, error) { return b.st.Clone(), ni
 func (b memoryBackend) Providers() ([]tui.Provider, error) {
 	return []tui.Provider{{Name: "corp", DisplayName: "Corp SSO", Ready: true}}, nil
 }
-func (memoryBackend) Link(context.Context, string, string, func(string)) error   { return nil }
-func (memoryBackend) SignIn(context.Context, string, string, func(string)) error { return nil }
-func (memoryBackend) Unlink(context.Context, string, string, string) error       { return nil }
-func (memoryBackend) Refresh(context.Context, string, string) error              { return nil }
-func (memoryBackend) SetDefault(string) error                                    { return nil }
+func (memoryBackend) Link(context.Context, string, string, func(tui.SignInPrompt)) error { return nil }
+func (memoryBackend) SignIn(context.Context, string, string, func(tui.SignInPrompt)) error {
+	return nil
+}
+func (memoryBackend) Unlink(context.Context, string, string, string) error { return nil }
+func (memoryBackend) Refresh(context.Context, string, string) error        { return nil }
+func (memoryBackend) SetDefault(string) error                              { return nil }
 func (memoryBackend) AccessToken(context.Context, string, string) (string, error) {
 	return "", nil
 }

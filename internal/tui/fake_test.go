@@ -29,8 +29,8 @@ type fakeBackend struct {
 	calls     []string
 
 	// link and signIn play the browser sign-in; nil succeeds at once.
-	link    func(ctx context.Context, showURL func(string)) error
-	signIn  func(ctx context.Context, showURL func(string)) error
+	link    func(ctx context.Context, show func(SignInPrompt)) error
+	signIn  func(ctx context.Context, show func(SignInPrompt)) error
 	unlink  func(ctx context.Context) error // runs after the state changed
 	refresh func(ctx context.Context) error
 	// unlinkErr replaces the accounts rule's answer (a race with another
@@ -63,13 +63,13 @@ func (f *fakeBackend) Providers() ([]Provider, error) {
 	return append([]Provider(nil), f.providers...), nil
 }
 
-func (f *fakeBackend) Link(ctx context.Context, provider, account string, showURL func(string)) error {
+func (f *fakeBackend) Link(ctx context.Context, provider, account string, show func(SignInPrompt)) error {
 	f.mu.Lock()
 	f.record("link %s %s", provider, account)
 	hook := f.link
 	f.mu.Unlock()
 	if hook != nil {
-		if err := hook(ctx, showURL); err != nil {
+		if err := hook(ctx, show); err != nil {
 			return err
 		}
 	}
@@ -78,13 +78,13 @@ func (f *fakeBackend) Link(ctx context.Context, provider, account string, showUR
 	return f.state.Link(signInFor(provider, "linked-"+provider, "grace@example.com", testNow.Add(time.Hour)), account, testNow)
 }
 
-func (f *fakeBackend) SignIn(ctx context.Context, provider, account string, showURL func(string)) error {
+func (f *fakeBackend) SignIn(ctx context.Context, provider, account string, show func(SignInPrompt)) error {
 	f.mu.Lock()
 	f.record("signin %s %s", provider, account)
 	hook := f.signIn
 	f.mu.Unlock()
 	if hook != nil {
-		return hook(ctx, showURL)
+		return hook(ctx, show)
 	}
 	return nil
 }
@@ -192,6 +192,7 @@ func testProviders() []Provider {
 		{Name: "first", DisplayName: "First IdP", Ready: true},
 		{Name: "second", DisplayName: "Second IdP", Ready: true},
 		{Name: "third", DisplayName: "Third IdP", Ready: false, Problem: "client_id is not set"},
+		{Name: "fourth", DisplayName: "Fourth IdP", Ready: true},
 	}
 }
 

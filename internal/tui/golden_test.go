@@ -37,6 +37,19 @@ func TestGoldenScreens(t *testing.T) {
 			wait: "Not unlinked",
 		},
 		{name: "empty", setup: func(f *fakeBackend) { f.state.Accounts, f.state.Default = nil, "" }},
+		{
+			// No browser here: the device grant's page and code.
+			name: "link_device",
+			setup: func(f *fakeBackend) {
+				f.link = func(ctx context.Context, show func(SignInPrompt)) error {
+					show(SignInPrompt{URL: "http://127.0.0.1:5556/device", UserCode: "WDJB-MJHT"})
+					<-ctx.Done()
+					return ctx.Err()
+				}
+			},
+			keys: []string{"l", "down", "enter"},
+			wait: "5556/device",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,10 +13,11 @@ type accountsLoadedMsg struct {
 	providersErr error
 }
 
-// signInURLShownMsg: the running sign-in published its page's address.
-type signInURLShownMsg struct {
-	op  int
-	url string
+// signInPromptShownMsg: the running sign-in published what the person
+// must do: its page's address, and the device grant's code.
+type signInPromptShownMsg struct {
+	op     int
+	prompt SignInPrompt
 }
 
 // identityLinkedMsg: a link sign-in ended.

@@ -32,11 +32,12 @@ const (
 const clockInterval = 30 * time.Second
 
 // operation is the one slow action running; its spinner and, for a
-// sign-in, the page's address are drawn until it ends.
+// sign-in, the page's address (and the device grant's code) are drawn
+// until it ends.
 type operation struct {
 	id       int
 	label    string
-	url      string
+	prompt   SignInPrompt
 	cancel   context.CancelFunc
 	canceled bool
 }
@@ -169,9 +170,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case accountsLoadedMsg:
 		m.applyLoaded(msg)
 		return nil
-	case signInURLShownMsg:
+	case signInPromptShownMsg:
 		if m.busy != nil && m.busy.id == msg.op {
-			m.busy.url = msg.url
+			m.busy.prompt = msg.prompt
 		}
 		return nil
 	case urlCopiedMsg:
@@ -193,7 +194,7 @@ func (m *Model) applyLoaded(msg accountsLoadedMsg) {
 	m.loaded = true
 	m.providers, m.providersErr = msg.providers, msg.providersErr
 	if m.screen == screenPicker {
-		m.picker.providers, m.picker.err = msg.providers, msg.providersErr
+		m.picker.providers, m.picker.err = linkable(msg.providers, msg.state, m.picker.account), msg.providersErr
 		m.picker.move(0)
 	}
 	if msg.err != nil {
@@ -237,6 +238,9 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.busy != nil {
 		return m.busyKey(msg)
 	}
+	// The last result stays until the next key: after that it would
+	// describe something the person has moved on from.
+	m.status = status{}
 	if m.screen == screenConfirm {
 		return m.confirmKey(msg)
 	}
@@ -264,8 +268,8 @@ func (m *Model) busyKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.busy.canceled = true
 			m.busy.cancel()
 		}
-	case key.Matches(msg, m.keys.CopyURL) && m.busy.url != "":
-		return copyURL(m.opts.Clipboard, m.busy.url)
+	case key.Matches(msg, m.keys.CopyURL) && m.busy.prompt.URL != "":
+		return copyURL(m.opts.Clipboard, m.busy.prompt.URL)
 	case key.Matches(msg, m.keys.Quit):
 		m.stop()
 		return tea.Quit
@@ -383,7 +387,7 @@ func (m *Model) openPicker() tea.Cmd {
 	} else if !m.list.empty() || !m.loaded || m.state == nil {
 		return nil
 	}
-	m.picker = newPickerModel(account, m.providers, m.providersErr)
+	m.picker = newPickerModel(account, linkable(m.providers, m.state, account), m.providersErr)
 	m.screen = screenPicker
 	return nil
 }

@@ -56,8 +56,8 @@ func TestLinkShowsTheAddressAndLinks(t *testing.T) {
 	f := newFake(t)
 	release := make(chan struct{})
 	const url = "http://127.0.0.1:43123/authorize?client_id=authcli&state=xyz"
-	f.link = func(ctx context.Context, showURL func(string)) error {
-		showURL(url)
+	f.link = func(ctx context.Context, show func(SignInPrompt)) error {
+		show(SignInPrompt{URL: url})
 		select {
 		case <-release:
 			return nil
@@ -67,26 +67,26 @@ func TestLinkShowsTheAddressAndLinks(t *testing.T) {
 	}
 	h := newHarness(t, f)
 	h.key("l")
-	h.mustShow("Link a provider to account ada", "First IdP (first)", "already linked", "not ready: client_id is not set")
-	h.key("down")
-	h.key("down")
+	// ada has identities at first and second: only the others are offered.
+	h.mustShow("Link a provider to account ada", "Third IdP (third)", "Fourth IdP (fourth)", "not ready: client_id is not set")
+	h.mustNotShow("First IdP (first)", "Second IdP (second)", "already linked")
 	h.key("enter") // third is not ready
 	h.mustShow("third is not ready: client_id is not set")
 	if h.m.busy != nil {
 		t.Fatal("a provider that is not ready started a sign-in")
 	}
-	h.key("up")
+	h.key("down")
 	h.key("enter")
-	h.waitFor("the address", func() bool { return h.m.busy != nil && h.m.busy.url != "" })
-	h.mustShow("Signing in to Second IdP to link it to account ada", url, "esc cancel")
+	h.waitFor("the address", func() bool { return h.m.busy != nil && h.m.busy.prompt.URL != "" })
+	h.mustShow("Signing in to Fourth IdP to link it to account ada", "Finish in your browser", url, "esc cancel")
 
 	h.key("c") // copies the address while waiting
 	h.waitFor("the address on the clipboard", func() bool { return strings.Contains(h.clip.String(), base64.StdEncoding.EncodeToString([]byte(url))) })
 
 	close(release)
 	h.waitIdle()
-	h.mustShow("Linked the Second IdP identity to account ada.", "linked-second")
-	if got := f.callLog(); !slices.Contains(got, "link second ada") {
+	h.mustShow("Linked the Fourth IdP identity to account ada.", "linked-fourth")
+	if got := f.callLog(); !slices.Contains(got, "link fourth ada") {
 		t.Errorf("backend calls %v", got)
 	}
 }
@@ -94,8 +94,8 @@ func TestLinkShowsTheAddressAndLinks(t *testing.T) {
 func TestLinkCanceledWithEsc(t *testing.T) {
 	f := newFake(t)
 	var sawCancel bool
-	f.link = func(ctx context.Context, showURL func(string)) error {
-		showURL("http://127.0.0.1:1/authorize")
+	f.link = func(ctx context.Context, show func(SignInPrompt)) error {
+		show(SignInPrompt{URL: "http://127.0.0.1:1/authorize"})
 		<-ctx.Done()
 		sawCancel = true
 		return fmt.Errorf("the sign-in was canceled: %w", ctx.Err())
@@ -105,21 +105,83 @@ func TestLinkCanceledWithEsc(t *testing.T) {
 	h.key("l")
 	h.key("down")
 	h.key("enter")
-	h.waitFor("the address", func() bool { return h.m.busy != nil && h.m.busy.url != "" })
+	h.waitFor("the address", func() bool { return h.m.busy != nil && h.m.busy.prompt.URL != "" })
 	h.key("esc")
 	h.waitIdle()
 	if !sawCancel {
 		t.Error("esc did not cancel the sign-in's context")
 	}
 	h.mustShow("Sign-in canceled; nothing was stored.")
-	if !strings.Contains(before, "ada-1") || strings.Contains(h.view(), "linked-second") {
+	if !strings.Contains(before, "ada-1") || strings.Contains(h.view(), "linked-fourth") {
 		t.Errorf("the accounts changed:\n%s", h.view())
 	}
 }
 
+// TestLinkDeviceCode: where the CLI would use the device grant, the link
+// shows the page and the code to enter there, never "Finish in your
+// browser".
+func TestLinkDeviceCode(t *testing.T) {
+	f := newFake(t)
+	release := make(chan struct{})
+	const page = "http://127.0.0.1:5556/device"
+	f.link = func(ctx context.Context, show func(SignInPrompt)) error {
+		show(SignInPrompt{URL: page, UserCode: "WDJB-MJHT"})
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	h := newHarness(t, f)
+	h.key("l")
+	h.key("down")
+	h.key("enter")
+	h.waitFor("the code", func() bool { return h.m.busy != nil && h.m.busy.prompt.UserCode != "" })
+	h.mustShow("open this page in a browser and enter the code WDJB-MJHT", page, "esc cancel")
+	h.mustNotShow("Finish in your browser")
+	h.key("c") // copies the page's address
+	h.waitFor("the page on the clipboard", func() bool { return strings.Contains(h.clip.String(), base64.StdEncoding.EncodeToString([]byte(page))) })
+	close(release)
+	h.waitIdle()
+	h.mustShow("Linked the Fourth IdP identity to account ada.")
+}
+
+// TestPickerAllLinked: an account linked everywhere it can be is told so,
+// not offered providers it already has.
+func TestPickerAllLinked(t *testing.T) {
+	f := newFake(t)
+	f.providers = testProviders()[:2]
+	h := newHarness(t, f)
+	h.key("l")
+	h.mustShow("Account ada is linked to every configured provider")
+	h.mustNotShow("First IdP (first)", "Second IdP (second)")
+	h.key("enter")
+	if h.m.busy != nil {
+		t.Fatal("enter on an empty picker started a sign-in")
+	}
+}
+
+// TestResultClearsOnTheNextKey: a result line describes the last action;
+// it goes once the person does something else.
+func TestResultClearsOnTheNextKey(t *testing.T) {
+	f := newFake(t)
+	h := newHarness(t, f)
+	h.selectIdentity("bob", "second", "bob-2")
+	h.key("d")
+	h.waitIdle()
+	h.mustShow("bob is now the default account.")
+	h.key("up")
+	h.mustNotShow("is now the default account")
+	h.key("d")
+	h.mustShow("bob is already the default account.")
+	h.key("enter") // details
+	h.mustNotShow("already the default account")
+}
+
 func TestLinkFailureIsShown(t *testing.T) {
 	f := newFake(t)
-	f.link = func(context.Context, func(string)) error {
+	f.link = func(context.Context, func(SignInPrompt)) error {
 		return errors.New("the Second IdP identity is already linked to account bob; unlink it there first")
 	}
 	h := newHarness(t, f)
@@ -304,7 +366,7 @@ func TestSignInAgain(t *testing.T) {
 		t.Errorf("backend calls %v", got)
 	}
 
-	f.signIn = func(context.Context, func(string)) error {
+	f.signIn = func(context.Context, func(SignInPrompt)) error {
 		return errors.New("the first identity is new and account bob already exists; to add it there run: authcli link first --account bob")
 	}
 	h.key("s")
@@ -410,7 +472,7 @@ func TestHelpIsGenerated(t *testing.T) {
 func TestQuitCancelsTheRunningAction(t *testing.T) {
 	f := newFake(t)
 	canceled := make(chan struct{})
-	f.link = func(ctx context.Context, _ func(string)) error {
+	f.link = func(ctx context.Context, _ func(SignInPrompt)) error {
 		<-ctx.Done()
 		close(canceled)
 		return ctx.Err()

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/authcli/authcli/internal/accounts"
@@ -38,8 +39,27 @@ func (p pickerModel) title() string {
 	return "Link a provider to account " + oneLine(p.account)
 }
 
-// view lists the providers; ones the account already has an identity at
-// are marked, since linking a second identity there is allowed but rare.
+// linkable is what the picker offers for account: the providers it has no
+// identity at yet (a second identity at the same provider is rare enough
+// to leave to authcli link). A first sign-in (account "") offers all.
+func linkable(providers []Provider, st *accounts.State, account string) []Provider {
+	if st == nil || account == "" {
+		return providers
+	}
+	acc, ok := st.Account(account)
+	if !ok {
+		return providers
+	}
+	out := make([]Provider, 0, len(providers))
+	for _, pr := range providers {
+		if !slices.ContainsFunc(acc.Identities, func(id accounts.Identity) bool { return id.Provider == pr.Name }) {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// view lists the providers the picker offers.
 func (p pickerModel) view(width, height int, st *accounts.State, s styles) string {
 	var lines []string
 	if p.err != nil {
@@ -48,14 +68,10 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 		}
 	}
 	if p.err == nil && len(p.providers) == 0 {
-		lines = append(lines, "  No providers are configured: add a [providers.NAME] table to the config file.")
-	}
-	linked := map[string]bool{}
-	if st != nil {
-		if acc, ok := st.Account(p.account); ok {
-			for _, id := range acc.Identities {
-				linked[id.Provider] = true
-			}
+		if p.account != "" && st != nil && len(st.Accounts) > 0 {
+			lines = append(lines, "  Account "+oneLine(p.account)+" is linked to every configured provider: add a [providers.NAME] table to the config file to link another.")
+		} else {
+			lines = append(lines, "  No providers are configured: add a [providers.NAME] table to the config file.")
 		}
 	}
 	nameWidth := max(min(width/2, 40), 10)
@@ -73,11 +89,8 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 			name = s.selected.Render(name)
 		}
 		var note string
-		switch {
-		case !pr.Ready:
+		if !pr.Ready {
 			note = s.bad.Render(truncate("not ready: "+oneLine(pr.Problem), width-nameWidth-6))
-		case linked[pr.Name]:
-			note = s.dim.Render("already linked")
 		}
 		lines = append(lines, strings.TrimRight(prefix+name+"  "+note, " "))
 	}

@@ -41,14 +41,16 @@ type Backend interface {
 	Load() (*accounts.State, error)
 	// Providers lists the configured providers for the link picker.
 	Providers() ([]Provider, error)
-	// Link runs the browser sign-in at provider and links the identity to
-	// account. showURL receives the sign-in page's address, for people whose
-	// browser did not open. Cancelling ctx ends the sign-in and stores nothing.
-	Link(ctx context.Context, provider, account string, showURL func(url string)) error
-	// SignIn runs the browser sign-in again for an identity of account (it
-	// must come back as the same identity), or, with account "", a first
+	// Link runs the sign-in at provider and links the identity to account.
+	// show receives what the person must do elsewhere: the sign-in page's
+	// address, for people whose browser did not open, or, where the CLI
+	// would use the device grant (no browser here), the page and the code
+	// to enter there. Cancelling ctx ends the sign-in and stores nothing.
+	Link(ctx context.Context, provider, account string, show func(SignInPrompt)) error
+	// SignIn runs the sign-in again for an identity of account (it must
+	// come back as the same identity), or, with account "", a first
 	// sign-in that creates an account.
-	SignIn(ctx context.Context, provider, account string, showURL func(url string)) error
+	SignIn(ctx context.Context, provider, account string, show func(SignInPrompt)) error
 	// Unlink removes the identity from account, revokes its tokens and
 	// deletes them locally.
 	Unlink(ctx context.Context, account, provider, subject string) error
@@ -60,6 +62,13 @@ type Backend interface {
 	// AccessToken returns a fresh access token of account's identity at
 	// provider. The TUI only ever sends it to the clipboard.
 	AccessToken(ctx context.Context, provider, account string) (string, error)
+}
+
+// SignInPrompt is what a running sign-in needs the person to do: open URL
+// in a browser, and, with the device grant, enter UserCode on that page.
+type SignInPrompt struct {
+	URL      string
+	UserCode string // "" for the browser sign-in
 }
 
 // Provider is one configured provider, as the link picker shows it.

@@ -94,12 +94,18 @@ func (m *Model) footer() []string {
 		for _, l := range first[1:] {
 			lines = append(lines, "  "+l)
 		}
-		if m.busy.url != "" {
-			for _, l := range wrap("Finish in your browser. If it did not open, open this address (c copies it):", width-2) {
+		if p := m.busy.prompt; p.URL != "" {
+			say := "Finish in your browser. If it did not open, open this address (c copies it):"
+			if p.UserCode != "" {
+				// The device grant: no browser opens here, the person
+				// goes to the page themselves and types the code.
+				say = "No browser can be opened here: open this page in a browser and enter the code " + oneLine(p.UserCode) + " (c copies the address):"
+			}
+			for _, l := range wrap(say, width-2) {
 				lines = append(lines, "  "+l)
 			}
 			// Hard-wrapped, never truncated: every character is needed.
-			for _, l := range strings.Split(hardwrap(m.busy.url, width-2), "\n") {
+			for _, l := range strings.Split(hardwrap(p.URL, width-2), "\n") {
 				lines = append(lines, "  "+m.st.url.Render(l))
 			}
 		}
@@ -128,7 +134,7 @@ func (m *Model) footer() []string {
 func (m *Model) helpKeys() helpKeys {
 	switch {
 	case m.busy != nil:
-		return m.keys.busyHelp(m.busy.url != "")
+		return m.keys.busyHelp(m.busy.prompt.URL != "")
 	case m.screen == screenConfirm:
 		return m.keys.confirmHelp()
 	case m.screen == screenDetails:
