@@ -6,14 +6,25 @@
 #  2. cross-compile every release target with the flags of .goreleaser.yaml
 #     (CGO_ENABLED=0, -trimpath, version/commit/date stamped by -ldflags) and
 #     check the stamp on the host binary;
-#  3. `goreleaser check` with the pinned goreleaser below.
+#  3. `go vet ./...` (tests included) for each target in $VET_TARGETS, with
+#     the build's own CGO_ENABLED and -trimpath: the packages the build
+#     compiled are then reused from the build cache instead of being
+#     compiled a second time;
+#  4. `goreleaser check` with the pinned goreleaser below.
 #
-# Step 3 needs goreleaser, and building it from source takes about 7 minutes
-# on two cores, so by default it runs only when the pinned version is already
-# installed (a CI tool cache). RELEASE_CHECK_GORELEASER=install builds it with
-# `go install` first; =skip never runs it. RELEASE_CHECK_SNAPSHOT=1 also runs
-# `goreleaser release --snapshot --clean` (archives, packages, checksums into
-# dist/; a snapshot never publishes).
+# Step 4 needs goreleaser. Neither Debian nor npm has a usable build (npm's
+# @goreleaser/goreleaser downloads the binary from GitHub when installed),
+# so it is built from source: by default only when the pinned version is
+# already installed (a CI tool cache). RELEASE_CHECK_GORELEASER=install
+# builds it with `go install` first, unoptimised (-N -l: it only parses
+# and checks one file, and that halves the build); =skip never runs it.
+# RELEASE_CHECK_GORELEASER=prefetch only downloads goreleaser's modules
+# (`go install -n` resolves and fetches them, and compiles nothing): .ci/run
+# starts that in the background before the tests, so the build here only
+# compiles.
+# RELEASE_CHECK_SNAPSHOT=1 also runs `goreleaser release --snapshot
+# --clean` (archives, packages, checksums into dist/; a snapshot never
+# publishes) with an optimised goreleaser build of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +32,19 @@ cd "$(dirname "$0")/.."
 # module proxy did not serve when this was pinned. v2.16.0 builds with Go 1.26.
 GORELEASER_VERSION=v2.16.0
 targets=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
+# The host's own vet runs in CI's gofmt-and-vet step; these are the others.
+read -r -a vet_targets <<<"${VET_TARGETS:-darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}"
 
 mode=${RELEASE_CHECK_GORELEASER:-auto}
 case "$mode" in
 auto | install | skip) ;;
+prefetch)
+	go install -n "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" >/dev/null
+	echo "goreleaser $GORELEASER_VERSION: modules downloaded"
+	exit 0
+	;;
 *)
-	echo "RELEASE_CHECK_GORELEASER must be auto, install or skip, not $mode" >&2
+	echo "RELEASE_CHECK_GORELEASER must be auto, install, prefetch or skip, not $mode" >&2
 	exit 2
 	;;
 esac
@@ -52,16 +70,24 @@ for f in completions/authcli.bash completions/_authcli completions/authcli.fish 
 done
 echo "wrote $(find "$work/docs" -type f | wc -l) files"
 
-step "cross-compile ${#targets[@]} release targets"
+step "cross-compile ${#targets[@]} release targets, vet ${#vet_targets[@]} of them"
 ldflags="-s -w -X main.version=$version -X main.commit=$commit -X main.date=$date"
 for t in "${targets[@]}"; do
 	goos=${t%/*}
 	goarch=${t#*/}
 	ext=""
 	[ "$goos" = windows ] && ext=.exe
+	s=$SECONDS
 	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" \
 		-o "$work/bin/${goos}_$goarch/authcli$ext" ./cmd/authcli
-	echo "built $t"
+	echo "built $t ($((SECONDS - s))s)"
+	for v in "${vet_targets[@]}"; do
+		if [ "$v" = "$t" ]; then
+			s=$SECONDS
+			CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go vet -trimpath ./...
+			echo "vetted $t ($((SECONDS - s))s)"
+		fi
+	done
 done
 
 step "version stamp"
@@ -94,8 +120,12 @@ skip)
 	;;
 install)
 	if ! have_pinned; then
-		step "go install goreleaser $GORELEASER_VERSION"
-		go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
+		step "go install goreleaser $GORELEASER_VERSION (unoptimised)"
+		# A snapshot release builds archives and packages: worth an
+		# optimised goreleaser. `check` parses one file.
+		gcflags="all=-N -l"
+		[ "${RELEASE_CHECK_SNAPSHOT:-0}" = 1 ] && gcflags=""
+		go install -gcflags="$gcflags" -ldflags="-s -w" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
 	fi
 	;;
 auto)
