@@ -3,7 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -228,4 +230,104 @@ func TestReadmeConfigError(t *testing.T) {
 	if got := strings.ReplaceAll(strings.TrimSpace(res.stderr), path, shown); got != line || res.code != 2 {
 		t.Errorf("exit %d\n got %q\nREADME %q", res.code, got, line)
 	}
+}
+
+// TestReadmeTryEverything runs README's "try everything else" snippet as
+// written, in bash, on a headless machine (no browser, no display: the
+// device grant, approved by demo --serve --user) and on a desktop (a
+// browser, played by browserbot, where the person picks Grace). Only what
+// would collide on a shared machine is changed: the demo provider's port
+// and the /tmp file; `go install` goes to a GOPATH of the test's own.
+func TestReadmeTryEverything(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "To try everything else")
+	if !ok {
+		t.Fatal("README has no \"To try everything else\" section")
+	}
+	_, block, _ := strings.Cut(after, "```sh\n")
+	snippet, _, _ := strings.Cut(block, "```")
+	for _, want := range []string{"go install ./cmd/authcli", "127.0.0.1:5556", "/tmp/demo.toml", "authcli login demo && authcli status && authcli token demo"} {
+		if !strings.Contains(snippet, want) {
+			t.Fatalf("README's snippet no longer has %q; update this test:\n%s", want, snippet)
+		}
+	}
+	gocache, modcache := goEnv(t, "GOCACHE"), goEnv(t, "GOMODCACHE")
+	for _, tt := range []struct {
+		name string
+		bot  string // BROWSERBOT_FIELDS; "" is a machine without a browser
+		who  string
+		say  string
+		// what `kill %1` makes demo --serve report on its way out
+		stats string
+	}{
+		{"headless", "", "Ada Lovelace <ada@example.com>", "signs in with a code", "saw 0 code exchanges, 1 device codes"},
+		{"desktop", "user=grace", "Grace Hopper <grace@example.com>", "Opening the sign-in page", "saw 1 code exchanges, 0 device codes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRun(t)
+			if tt.bot != "" {
+				r.withBot(tt.bot)
+			}
+			port := freePort(t)
+			script := strings.NewReplacer("127.0.0.1:5556", port, "/tmp/demo.toml", filepath.Join(r.dir, "demo.toml")).Replace(snippet)
+			gopath := filepath.Join(r.dir, "go")
+			cmd := exec.Command("bash", "-c", "trap 'kill $(jobs -p) 2>/dev/null' EXIT\n"+script)
+			cmd.Dir = ".."
+			cmd.Env = append(r.env, "GOPATH="+gopath, "GOCACHE="+gocache, "GOMODCACHE="+modcache, "GOTOOLCHAIN=local")
+			var out, errb strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err = <-done:
+			case <-time.After(3 * time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("the snippet did not finish in 3 minutes\nstdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+			}
+			if err != nil {
+				t.Fatalf("the snippet failed: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+			}
+			if _, err := os.Stat(filepath.Join(gopath, "bin", "authcli")); err != nil {
+				t.Errorf("go install put no authcli in GOPATH/bin: %v", err)
+			}
+			stdout := out.String()
+			mustContain(t, "stdout", stdout, "Signed in to authcli demo as "+tt.who, "(default)", "valid, expires in")
+			lines := strings.Split(strings.TrimSpace(stdout), "\n")
+			if tok := lines[len(lines)-1]; len(tok) < 20 || strings.ContainsAny(tok, " \t") {
+				t.Errorf("the last line is not a token: %q", tok)
+			}
+			mustContain(t, "stderr", errb.String(), tt.say, tt.stats)
+			if tt.bot == "" && (strings.Contains(errb.String(), "any device") || strings.Contains(errb.String(), "another device")) {
+				t.Errorf("the loopback page was offered to other devices:\n%s", errb.String())
+			}
+		})
+	}
+}
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -204,7 +204,7 @@ trust_email_verified = true
 	fmt.Fprintln(env.Err, "Serving until Ctrl-C. Its tokens and keys vanish when it stops, so identities signed in to it will need a new sign-in.")
 	<-ctx.Done()
 	st := idp.Stats()
-	fmt.Fprintf(env.Err, "Stopped. The provider saw %d code exchanges, %d refreshes (%d reused refresh tokens), %d revocations.\n",
-		st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected, st.Revocations)
+	fmt.Fprintf(env.Err, "Stopped. The provider saw %d code exchanges, %d device codes, %d refreshes (%d reused refresh tokens), %d revocations.\n",
+		st.AuthCodeGrants, st.DeviceAuthorizations, st.RefreshGrants, st.RefreshReuseDetected, st.Revocations)
 	return nil
 }
