@@ -308,7 +308,7 @@ func (s *Service) refreshGrant(p flow.Provider, subject string) tokens.GrantFunc
 			return tokens.Record{}, err
 		}
 		s.logf("refreshing the %s tokens at %s", p.Name, e.Token)
-		tok, err := p.RefreshGrant(ctx, client, e.Token, rec.RefreshToken)
+		tok, err := p.RefreshGrant(ctx, client, e.Token, rec.RefreshToken, s.now())
 		if err != nil {
 			if isRejection(err) {
 				return tokens.Record{}, fmt.Errorf("%w: %w", ErrSignInRequired, err)
@@ -317,7 +317,7 @@ func (s *Service) refreshGrant(p flow.Provider, subject string) tokens.GrantFunc
 		}
 		answer := tokens.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry}
 		if tok.RefreshToken != rec.RefreshToken {
-			answer.RefreshToken = tok.RefreshToken // rotated
+			answer.RefreshToken = tok.RefreshToken // rotated ("" when not)
 		}
 		s.logf("the provider answered (refresh token rotated: %t)", answer.RefreshToken != "")
 		v, err := flow.VerifyRefresh(ctx, e, p.ClientID, subject, tok, s.now())

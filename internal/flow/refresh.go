@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,19 +17,31 @@ import (
 // is spent the moment it answers, so the caller must be able to keep the
 // answer's refresh token even when a check fails. VerifyRefresh checks the
 // rest. A rejected refresh token comes back as a *ProviderError.
-func (p Provider) RefreshGrant(ctx context.Context, client *http.Client, tokenURL, refreshToken string) (*oauth2.Token, error) {
+func (p Provider) RefreshGrant(ctx context.Context, client *http.Client, tokenURL, refreshToken string, now time.Time) (*oauth2.Token, error) {
 	if err := checkURL("token endpoint", tokenURL); err != nil {
 		return nil, err
 	}
+	// Not x/oauth2's TokenSource: it drops an answer it finds unusable
+	// (no access_token), and with it a rotated refresh token.
 	conf := p.oauth2Config(&Endpoints{Token: tokenURL}, "")
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
-	// An expired token forces x/oauth2 to refresh now. It carries the old
-	// refresh token over when the answer has none; the caller compares.
-	tok, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken, Expiry: time.Unix(1, 0)}).Token()
-	if err != nil {
-		return nil, tokenError("refresh", err)
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
+	if conf.ClientSecret == "" || conf.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", conf.ClientID)
 	}
-	return tok, nil
+	ans, err := postForm(ctx, client, conf, tokenURL, form)
+	if err != nil {
+		if isNetworkError(err) {
+			return nil, reachError("the refresh request", err)
+		}
+		return nil, fmt.Errorf("the refresh request failed: %w", err)
+	}
+	if ans.status < 200 || ans.status > 299 {
+		if code := ans.str("error"); code != "" {
+			return nil, &ProviderError{Stage: "refresh", Code: sanitize(code), Description: ans.str("error_description")}
+		}
+		return nil, fmt.Errorf("%w: the token endpoint answered HTTP %d", ErrTokenResponse, ans.status)
+	}
+	return ans.token(now), nil
 }
 
 // Refreshed is a refresh's verified answer.
