@@ -173,7 +173,9 @@ func TestFailedCheckAfterRotation(t *testing.T) {
 		{"another subject", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["sub"] = "mallory" } }},
 		{"another audience", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["aud"] = "someone-else" } }},
 		{"another issuer", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["iss"] = "https://evil.example" } }},
-		{"expired", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() } }},
+		{"expired", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }
+		}},
 		{"tampered signature", func(op *oidctest.OP) { op.IDToken = oidctest.TamperSignature }},
 		{"alg none", func(op *oidctest.OP) { op.IDToken = oidctest.AlgNone }},
 		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }},

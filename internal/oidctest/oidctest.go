@@ -99,13 +99,13 @@ type OP struct {
 	hangDone chan struct{}
 	closeMu  sync.Once
 
-	mu      sync.Mutex
-	keys    []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
-	kids    []string
-	pending map[string]authRequest // by code
+	mu        sync.Mutex
+	keys      []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
+	kids      []string
+	pending   map[string]authRequest // by code
 	refreshes int
-	seen    []url.Values           // authorization requests
-	issued  []string               // ID tokens issued
+	seen      []url.Values // authorization requests
+	issued    []string     // ID tokens issued
 }
 
 type authRequest struct {
