@@ -479,7 +479,7 @@ func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
 	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir}
 	var said strings.Builder
 	done, err := svc.SignIn(context.Background(), SignIn{
-		Open: func(context.Context, string) error { t.Error("a browser was opened"); return nil },
+		Open:       func(context.Context, string) error { t.Error("a browser was opened"); return nil },
 		AutoDevice: true, BrowserAvailable: func() bool { return false },
 		Stderr: &said, Timeout: 30 * time.Second,
 		OnCode: func(code, _ string) { go func() { _ = idp.ApproveDevice(code, devidp.DemoUsers()[0].Email) }() },
