@@ -39,7 +39,14 @@ mode=${RELEASE_CHECK_GORELEASER:-auto}
 case "$mode" in
 auto | install | skip) ;;
 prefetch)
-	go install -n "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" >/dev/null
+	# -n prints the build commands (on stderr) instead of running them.
+	log=$(mktemp)
+	if ! go install -n "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" >"$log" 2>&1; then
+		grep -v '^\(cd\|mkdir\|cat\|mv\|rm\|EOF\|packagefile\|GOROOT\|go tool\) ' "$log" | tail -20 >&2
+		rm -f "$log"
+		exit 1
+	fi
+	rm -f "$log"
 	echo "goreleaser $GORELEASER_VERSION: modules downloaded"
 	exit 0
 	;;
