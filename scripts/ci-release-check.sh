@@ -16,12 +16,12 @@
 # @goreleaser/goreleaser downloads the binary from GitHub when installed),
 # so it is built from source: by default only when the pinned version is
 # already installed (a CI tool cache). RELEASE_CHECK_GORELEASER=install
-# builds it with `go install` first, unoptimised (-N -l: it only parses
-# and checks one file, and that halves the build); =skip never runs it.
-# RELEASE_CHECK_GORELEASER=prefetch only downloads goreleaser's modules
-# (`go install -n` resolves and fetches them, and compiles nothing): .ci/run
-# starts that in the background before the tests, so the build here only
-# compiles.
+# builds it with `go install` first, unoptimised (-N -l: it only parses and
+# checks one file); =skip never runs it. RELEASE_CHECK_GORELEASER=prebuild
+# does only that build, at the lowest CPU priority, and exits: .ci/run
+# starts it in the background before the tests, which leave the CPU idle
+# while they wait on browsers, providers and timers, so the release check
+# finds goreleaser installed.
 # RELEASE_CHECK_SNAPSHOT=1 also runs `goreleaser release --snapshot
 # --clean` (archives, packages, checksums into dist/; a snapshot never
 # publishes) with an optimised goreleaser build of its own.
@@ -35,23 +35,35 @@ targets=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows
 # The host's own vet runs in CI's gofmt-and-vet step; these are the others.
 read -r -a vet_targets <<<"${VET_TARGETS:-darwin/amd64 darwin/arm64 windows/amd64 windows/arm64}"
 
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+goreleaser="$gobin/goreleaser"
+have_pinned() {
+	[ -x "$goreleaser" ] && "$goreleaser" --version 2>/dev/null | grep -Eq "^GitVersion: +${GORELEASER_VERSION}\$"
+}
+
+# install_goreleaser [COMMAND PREFIX…] builds the pinned goreleaser into
+# $gobin (the prefix: nice, for the background build).
+install_goreleaser() {
+	# A snapshot release builds archives and packages: worth an optimised
+	# goreleaser. `check` parses one file.
+	local gcflags="all=-N -l"
+	[ "${RELEASE_CHECK_SNAPSHOT:-0}" = 1 ] && gcflags=""
+	"$@" go install -gcflags="$gcflags" -ldflags="-s -w" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
+}
+
 mode=${RELEASE_CHECK_GORELEASER:-auto}
 case "$mode" in
 auto | install | skip) ;;
-prefetch)
-	# -n prints the build commands (on stderr) instead of running them.
-	log=$(mktemp)
-	if ! go install -n "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" >"$log" 2>&1; then
-		grep -v '^\(cd\|mkdir\|cat\|mv\|rm\|EOF\|packagefile\|GOROOT\|go tool\) ' "$log" | tail -20 >&2
-		rm -f "$log"
-		exit 1
+prebuild)
+	if ! have_pinned; then
+		install_goreleaser nice -n 19
 	fi
-	rm -f "$log"
-	echo "goreleaser $GORELEASER_VERSION: modules downloaded"
+	echo "goreleaser $GORELEASER_VERSION is installed in $gobin"
 	exit 0
 	;;
 *)
-	echo "RELEASE_CHECK_GORELEASER must be auto, install, prefetch or skip, not $mode" >&2
+	echo "RELEASE_CHECK_GORELEASER must be auto, install, prebuild or skip, not $mode" >&2
 	exit 2
 	;;
 esac
@@ -113,13 +125,6 @@ else
 	echo "host $(go env GOHOSTOS)/$(go env GOHOSTARCH) is not a release target; stamp not checked"
 fi
 
-gobin=$(go env GOBIN)
-[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
-goreleaser="$gobin/goreleaser"
-have_pinned() {
-	[ -x "$goreleaser" ] && "$goreleaser" --version 2>/dev/null | grep -Eq "^GitVersion: +${GORELEASER_VERSION}\$"
-}
-
 case "$mode" in
 skip)
 	step "goreleaser check skipped (RELEASE_CHECK_GORELEASER=skip)"
@@ -127,12 +132,8 @@ skip)
 	;;
 install)
 	if ! have_pinned; then
-		step "go install goreleaser $GORELEASER_VERSION (unoptimised)"
-		# A snapshot release builds archives and packages: worth an
-		# optimised goreleaser. `check` parses one file.
-		gcflags="all=-N -l"
-		[ "${RELEASE_CHECK_SNAPSHOT:-0}" = 1 ] && gcflags=""
-		go install -gcflags="$gcflags" -ldflags="-s -w" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
+		step "go install goreleaser $GORELEASER_VERSION"
+		install_goreleaser
 	fi
 	;;
 auto)
