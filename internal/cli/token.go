@@ -111,14 +111,14 @@ func freshToken(ctx context.Context, env *Env, g *globalOptions, provider string
 		return tokens.Record{}, vaultError(err)
 	}
 	store := accounts.OpenStore(dir)
-	st, err := store.Load()
-	if err != nil {
-		return tokens.Record{}, err
-	}
 	src := &tokens.Source{Vault: v, LockDir: filepath.Join(dir, "locks"), Now: env.Now, IsRejection: isInvalidGrant}
-	_, id, findErr := st.Find(provider, g.Account)
+	// Lookup reads the small index beside accounts.json, not every
+	// account: the cached path stays flat in the number of identities.
+	ref, findErr := store.Lookup(provider, g.Account)
+	var id accounts.Identity
 	switch {
 	case findErr == nil:
+		id = accounts.Identity{Provider: ref.Provider, Subject: ref.Subject}
 		src.Refresh = refreshFunc(env, cfg, id)
 		src.OnRefreshed, src.OnRejected = tokens.ForIdentity(store, id, env.now)
 	case errors.Is(findErr, accounts.ErrNotFound):
