@@ -6,7 +6,9 @@
 // RSS seen. Output is discarded; a non-zero exit stops the run.
 //
 // Usage: pair [-runs N] [-warmup N] [-json FILE] BASELINE -- CANDIDATE [-- CANDIDATE…]
-// Each command is one argument list, split on "--" (no shell).
+// Each command is one argument list, split on "--" (no shell); leading
+// NAME=VALUE words set that command's environment, as env(1) would, without
+// the cost of another exec.
 package main
 
 import (
@@ -97,7 +99,13 @@ func split(args []string) [][]string {
 // runOnce runs argv with its output discarded and returns its wall time and
 // peak RSS (KiB, from the kernel's rusage of the child).
 func runOnce(argv []string) (time.Duration, int64, error) {
+	env := os.Environ()
+	for len(argv) > 1 && strings.Contains(argv[0], "=") && !strings.HasPrefix(argv[0], "=") {
+		env = append(env, argv[0])
+		argv = argv[1:]
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
