@@ -56,7 +56,7 @@ func run(dir string, n int, provider string) error {
 			Expiry:        expiry,
 			IDTokenExpiry: expiry,
 			Scopes:        []string{"openid", "email", "profile", "offline_access"},
-			TokenURL:      "http://127.0.0.1:9/oauth/v2/token",
+			Endpoints:     tokens.Endpoints{TokenURL: "http://127.0.0.1:9/oauth/v2/token"},
 			UpdatedAt:     now,
 		}
 		b, err := rec.Encode()

@@ -34,20 +34,20 @@ type Ref struct {
 // Key is the identity's vault key, as Identity.Key.
 func (r Ref) Key() string { return r.Provider + "/" + r.Subject }
 
-// Lookup finds the identity State.Find would pick, with the same errors,
-// without parsing every account: it reads the small index file written
+// Lookup finds the identity State.FindSubject would pick, with the same
+// errors, without parsing every account: it reads the small index file written
 // with accounts.json. When the index does not describe the current
 // accounts.json exactly (missing, damaged, or accounts.json replaced since,
 // for example by an older authcli or a crash between the two writes), it
-// falls back to Load and Find.
-func (s *Store) Lookup(provider, account string) (Ref, error) {
-	st, err := s.loadIndex(provider, account)
+// falls back to Load and FindSubject.
+func (s *Store) Lookup(provider, account, subject string) (Ref, error) {
+	st, err := s.loadIndex(provider, account, subject)
 	if err != nil {
 		if st, err = s.Load(); err != nil {
 			return Ref{}, err
 		}
 	}
-	a, id, err := st.Find(provider, account)
+	a, id, err := st.FindSubject(provider, account, subject)
 	if err != nil {
 		return Ref{}, err
 	}
@@ -59,10 +59,11 @@ func (s *Store) indexPath() string { return filepath.Join(s.dir, IndexName) }
 var errStaleIndex = errors.New("the accounts index does not match accounts.json")
 
 // loadIndex returns a skeleton State (names, providers and subjects only)
-// holding what Find needs for (provider, account): the named account, the
-// default account, and every account with an identity of provider, in
-// store order. Find on it answers exactly as on the full state.
-func (s *Store) loadIndex(provider, account string) (*State, error) {
+// holding what FindSubject needs for (provider, account, subject): the
+// named account, the default account, and every account with a matching
+// identity, in store order. FindSubject on it answers exactly as on the
+// full state.
+func (s *Store) loadIndex(provider, account, subject string) (*State, error) {
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		return nil, errStaleIndex
@@ -71,7 +72,7 @@ func (s *Store) loadIndex(provider, account string) (*State, error) {
 	if err != nil {
 		return nil, errStaleIndex
 	}
-	return decodeIndex(string(data), sourceOf(fi), provider, account, false)
+	return decodeIndex(string(data), sourceOf(fi), provider, account, subject, false)
 }
 
 // source identifies one accounts.json file: a rename gives a new inode, and
@@ -147,9 +148,9 @@ func encodeIndex(st *State, src source) []byte {
 
 // decodeIndex parses an index, strictly: anything unexpected, or a source
 // other than want, is errStaleIndex. Unless all is set, it keeps only the
-// accounts and identities Find needs for (provider, account); strings alias
-// data.
-func decodeIndex(data string, want source, provider, account string, all bool) (*State, error) {
+// accounts and identities FindSubject needs for (provider, account,
+// subject); strings alias data.
+func decodeIndex(data string, want source, provider, account, subject string, all bool) (*State, error) {
 	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
 	end := strings.LastIndex(data, "\nend ")
 	if end < 0 || !strings.HasSuffix(data, "\n") {
@@ -186,7 +187,7 @@ func decodeIndex(data string, want source, provider, account string, all bool) (
 	// look at become Accounts.
 	type span struct {
 		name        string
-		first, last int // its identities of provider: ids[first:last]
+		first, last int // its matching identities: ids[first:last]
 	}
 	type pair struct{ provider, subject string }
 	nAccounts := strings.Count(body, "\naccount ") + 1
@@ -211,7 +212,7 @@ func decodeIndex(data string, want source, provider, account string, all bool) (
 			return stale("bad identity line")
 		}
 		empty = false
-		if provider == "" || p == provider {
+		if all || (provider == "" || p == provider) && (subject == "" || sub == subject) {
 			ids = append(ids, pair{p, sub})
 			spans[len(spans)-1].last = len(ids)
 		}
@@ -219,9 +220,9 @@ func decodeIndex(data string, want source, provider, account string, all bool) (
 	if len(spans) > 0 && empty || (def == "") != (len(names) == 0) || def != "" && !names[def] {
 		return stale("accounts do not add up")
 	}
-	// Find looks at the named account only; else at the default account,
-	// and at every account with an identity of provider when the default
-	// has none.
+	// FindSubject looks at the named account only; else at the default
+	// account, and at every account with a matching identity when the
+	// default has none.
 	defaultHits := false
 	for _, sp := range spans {
 		if sp.name == def {

@@ -11,10 +11,11 @@ import (
 )
 
 // lookupCases are the Find questions Lookup must answer the same way.
-var lookupCases = []struct{ provider, account string }{
-	{"github", "work"}, {"github", ""}, {"gitlab", ""}, {"corp", ""},
-	{"google", "work"}, {"github", "home"}, {"", "work"}, {"", "alice"}, {"", ""},
-	{"google", ""}, {"nobody", "alice"},
+var lookupCases = []struct{ provider, account, subject string }{
+	{"github", "work", ""}, {"github", "", ""}, {"gitlab", "", ""}, {"corp", "", ""},
+	{"google", "work", ""}, {"github", "home", ""}, {"", "work", ""}, {"", "alice", ""}, {"", "", ""},
+	{"google", "", ""}, {"nobody", "alice", ""},
+	{"github", "", "gh-bob"}, {"github", "", "gh-alice2"}, {"github", "alice", "gh-bob"}, {"", "", "c-bob"},
 }
 
 // lookupStates are states whose Find answers differ: the fixture, one with
@@ -35,10 +36,10 @@ func lookupStates(t *testing.T) map[string]*State {
 
 // sameAnswer fails unless Lookup's answer is Find's: the same identity, or
 // the same error sentence, sentinel and candidates.
-func sameAnswer(t *testing.T, what string, st *State, s *Store, provider, account string) {
+func sameAnswer(t *testing.T, what string, st *State, s *Store, provider, account, subject string) {
 	t.Helper()
-	acc, id, ferr := st.Find(provider, account)
-	ref, lerr := s.Lookup(provider, account)
+	acc, id, ferr := st.FindSubject(provider, account, subject)
+	ref, lerr := s.Lookup(provider, account, subject)
 	if (ferr == nil) != (lerr == nil) || ferr != nil && ferr.Error() != lerr.Error() {
 		t.Fatalf("%s: Lookup(%q, %q) error %v, Find says %v", what, provider, account, lerr, ferr)
 	}
@@ -75,7 +76,7 @@ func TestLookupAgreesWithFind(t *testing.T) {
 				t.Fatalf("Update wrote no index: %v", err)
 			}
 			for _, c := range lookupCases {
-				sameAnswer(t, "current index", st, s, c.provider, c.account)
+				sameAnswer(t, "current index", st, s, c.provider, c.account, c.subject)
 			}
 
 			// Replaced behind the index: the other default account.
@@ -89,14 +90,14 @@ func TestLookupAgreesWithFind(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range lookupCases {
-				sameAnswer(t, "replaced accounts.json", other, s, c.provider, c.account)
+				sameAnswer(t, "replaced accounts.json", other, s, c.provider, c.account, c.subject)
 			}
 
 			if err := os.Remove(s.indexPath()); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range lookupCases {
-				sameAnswer(t, "no index", other, s, c.provider, c.account)
+				sameAnswer(t, "no index", other, s, c.provider, c.account, c.subject)
 			}
 		})
 	}
@@ -129,7 +130,7 @@ func TestLookupReadsOnlyTheIndex(t *testing.T) {
 	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Load of the damaged file: %v", err)
 	}
-	ref, err := s.Lookup("github", "")
+	ref, err := s.Lookup("github", "", "")
 	if err != nil || ref.Key() != "github/gh-alice" || ref.Account != "alice" {
 		t.Fatalf("Lookup = %+v, %v", ref, err)
 	}
@@ -150,18 +151,18 @@ func TestLookupRefusesDamagedIndex(t *testing.T) {
 	}
 	fi, _ := os.Stat(s.Path())
 	src := sourceOf(fi)
-	if _, err := decodeIndex(string(good), src, "", "", true); err != nil {
+	if _, err := decodeIndex(string(good), src, "", "", "", true); err != nil {
 		t.Fatalf("the index as written does not decode: %v", err)
 	}
 	for i := range good {
 		bad := []byte(string(good))
 		bad[i] ^= 0x01
-		if _, err := decodeIndex(string(bad), src, "", "", true); !errors.Is(err, errStaleIndex) {
+		if _, err := decodeIndex(string(bad), src, "", "", "", true); !errors.Is(err, errStaleIndex) {
 			t.Fatalf("index with byte %d flipped accepted", i)
 		}
 	}
 	for _, n := range []int{0, 10, len(good) / 2, len(good) - 1} {
-		if _, err := decodeIndex(string(good[:n]), src, "", "", true); !errors.Is(err, errStaleIndex) {
+		if _, err := decodeIndex(string(good[:n]), src, "", "", "", true); !errors.Is(err, errStaleIndex) {
 			t.Fatalf("index truncated to %d bytes accepted", n)
 		}
 	}
@@ -170,7 +171,7 @@ func TestLookupRefusesDamagedIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range lookupCases {
-		sameAnswer(t, "torn index", st, s, c.provider, c.account)
+		sameAnswer(t, "torn index", st, s, c.provider, c.account, c.subject)
 	}
 }
 
@@ -185,7 +186,7 @@ func FuzzDecodeIndex(f *testing.F) {
 	f.Add("")
 	f.Add(indexMagic + "\n")
 	f.Fuzz(func(t *testing.T, data string) {
-		st, err := decodeIndex(data, src, "", "", true)
+		st, err := decodeIndex(data, src, "", "", "", true)
 		if err != nil {
 			if !errors.Is(err, errStaleIndex) || st != nil {
 				t.Fatalf("decodeIndex: %v, %v", st, err)
@@ -202,14 +203,16 @@ func FuzzDecodeIndex(f *testing.F) {
 		// the whole index.
 		for _, p := range []string{"", "p", "q", "x"} {
 			for _, a := range []string{"", "a", "b", "c"} {
-				part, err := decodeIndex(data, src, p, a, false)
-				if err != nil {
-					t.Fatalf("the whole index decodes, the part for (%q, %q) does not: %v", p, a, err)
-				}
-				wa, wi, werr := st.Find(p, a)
-				ga, gi, gerr := part.Find(p, a)
-				if fmt.Sprint(werr) != fmt.Sprint(gerr) || wa.Name != ga.Name || wi.Key() != gi.Key() {
-					t.Fatalf("Find(%q, %q) on the part: %s %s %v; on the whole: %s %s %v", p, a, ga.Name, gi.Key(), gerr, wa.Name, wi.Key(), werr)
+				for _, sub := range []string{"", "2", "s 1"} {
+					part, err := decodeIndex(data, src, p, a, sub, false)
+					if err != nil {
+						t.Fatalf("the whole index decodes, the part for (%q, %q, %q) does not: %v", p, a, sub, err)
+					}
+					wa, wi, werr := st.FindSubject(p, a, sub)
+					ga, gi, gerr := part.FindSubject(p, a, sub)
+					if fmt.Sprint(werr) != fmt.Sprint(gerr) || wa.Name != ga.Name || wi.Key() != gi.Key() {
+						t.Fatalf("FindSubject(%q, %q, %q) on the part: %s %s %v; on the whole: %s %s %v", p, a, sub, ga.Name, gi.Key(), gerr, wa.Name, wi.Key(), werr)
+					}
 				}
 			}
 		}
@@ -237,7 +240,7 @@ func BenchmarkLookup(b *testing.B) {
 			b.Run("Lookup", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := s.Lookup("demo", ""); err != nil {
+					if _, err := s.Lookup("demo", "", ""); err != nil {
 						b.Fatal(err)
 					}
 				}

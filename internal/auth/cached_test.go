@@ -1,7 +1,8 @@
-package tokens
+package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -9,6 +10,9 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -47,28 +51,41 @@ func (c *countingKeyring) Delete(_, user string) error {
 
 // TestFreshCachedKeyringReadsOneItem: with the keyring vault, a cached
 // token is one keyring lookup of the identity's own item, whatever else
-// the keyring holds: not the key list ("#keys"), not other identities.
+// the keyring and the accounts hold: not the key list ("#keys"), not other
+// identities, and no config.
 func TestFreshCachedKeyringReadsOneItem(t *testing.T) {
+	dir := t.TempDir()
 	backend := &countingKeyring{items: map[string]string{}}
-	v := vault.NewKeyring(vault.Service, vault.WithBackend(backend), vault.WithLockDir(t.TempDir()))
+	v := vault.NewKeyring(vault.Service, vault.WithBackend(backend), vault.WithLockDir(dir))
+	store := accounts.OpenStore(dir)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	for _, key := range []string{"demo/ada", "demo/bob", "github/1"} {
-		b, err := Record{AccessToken: "at-" + key, Expiry: now.Add(time.Hour)}.Encode()
+	for i, sub := range []string{"ada", "bob", "eve"} {
+		b, err := tokens.Record{AccessToken: "at-" + sub, Expiry: now.Add(time.Hour)}.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := v.Set(key, b); err != nil {
+		if err := v.Set("demo/"+sub, b); err != nil {
+			t.Fatal(err)
+		}
+		in := accounts.SignIn{Provider: "demo", Profile: accounts.Profile{Subject: sub}, Account: []string{"a", "b", "c"}[i]}
+		if err := store.Update(func(st *accounts.State) error { return st.Apply(in, st.Resolve(in), now) }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	backend.reads = nil
-	src := &Source{Vault: v, LockDir: t.TempDir(), Now: func() time.Time { return now },
-		Refresh: func(context.Context, Record) (Record, error) {
-			t.Fatal("refresh on the cached path")
-			return Record{}, nil
-		}}
-	got, err := src.Fresh(context.Background(), "demo/ada", Want{MinTTL: time.Minute})
-	if err != nil || got.AccessToken != "at-demo/ada" {
+	svc := &Service{
+		Config: func() (*config.File, error) {
+			t.Error("the cached path read the config")
+			return nil, errors.New("no config")
+		},
+		Store: store, Vault: v, StateDir: dir, Now: func() time.Time { return now },
+		SlowPath: func(ctx context.Context) context.Context {
+			t.Error("the cached path left the cached path")
+			return ctx
+		},
+	}
+	got, err := svc.Fresh(context.Background(), Want{Provider: "demo", MinTTL: time.Minute})
+	if err != nil || got.AccessToken != "at-ada" {
 		t.Fatalf("Fresh = %v, %v", got, err)
 	}
 	if !slices.Equal(backend.reads, []string{"demo/ada"}) {
