@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -151,18 +152,18 @@ func TestLookupRefusesDamagedIndex(t *testing.T) {
 	}
 	fi, _ := os.Stat(s.Path())
 	src := sourceOf(fi)
-	if _, err := decodeIndex(string(good), src, "", "", "", true); err != nil {
+	if _, err := decodeIndex(good, src, "", "", "", true); err != nil {
 		t.Fatalf("the index as written does not decode: %v", err)
 	}
 	for i := range good {
-		bad := []byte(string(good))
+		bad := bytes.Clone(good)
 		bad[i] ^= 0x01
-		if _, err := decodeIndex(string(bad), src, "", "", "", true); !errors.Is(err, errStaleIndex) {
+		if _, err := decodeIndex(bad, src, "", "", "", true); !errors.Is(err, errStaleIndex) {
 			t.Fatalf("index with byte %d flipped accepted", i)
 		}
 	}
 	for _, n := range []int{0, 10, len(good) / 2, len(good) - 1} {
-		if _, err := decodeIndex(string(good[:n]), src, "", "", "", true); !errors.Is(err, errStaleIndex) {
+		if _, err := decodeIndex(good[:n], src, "", "", "", true); !errors.Is(err, errStaleIndex) {
 			t.Fatalf("index truncated to %d bytes accepted", n)
 		}
 	}
@@ -180,13 +181,17 @@ func FuzzDecodeIndex(f *testing.F) {
 	for _, st := range []*State{{Version: SchemaVersion}, {Version: SchemaVersion, Default: "a", Accounts: []Account{
 		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "s 1"}, {Provider: "q", Subject: "ü"}}},
 		{Name: "b", Identities: []Identity{{Provider: "p", Subject: "2"}}},
+	}}, {Version: SchemaVersion, Default: "c", Accounts: []Account{
+		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "s 1"}, {Provider: "q", Subject: "2"}}},
+		{Name: "c", Identities: []Identity{{Provider: "x", Subject: "2"}}},
+		{Name: "b", Identities: []Identity{{Provider: "p", Subject: "2"}, {Provider: "p", Subject: "3"}}},
 	}}} {
 		f.Add(string(encodeIndex(st, src)))
 	}
 	f.Add("")
 	f.Add(indexMagic + "\n")
 	f.Fuzz(func(t *testing.T, data string) {
-		st, err := decodeIndex(data, src, "", "", "", true)
+		st, err := decodeIndex([]byte(data), src, "", "", "", true)
 		if err != nil {
 			if !errors.Is(err, errStaleIndex) || st != nil {
 				t.Fatalf("decodeIndex: %v, %v", st, err)
@@ -204,7 +209,7 @@ func FuzzDecodeIndex(f *testing.F) {
 		for _, p := range []string{"", "p", "q", "x"} {
 			for _, a := range []string{"", "a", "b", "c"} {
 				for _, sub := range []string{"", "2", "s 1"} {
-					part, err := decodeIndex(data, src, p, a, sub, false)
+					part, err := decodeIndex([]byte(data), src, p, a, sub, false)
 					if err != nil {
 						t.Fatalf("the whole index decodes, the part for (%q, %q, %q) does not: %v", p, a, sub, err)
 					}
