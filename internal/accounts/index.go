@@ -131,7 +131,10 @@ func writeUnsynced(path, pattern string, data []byte) error {
 //	identity PROVIDER<TAB>SUBJECT
 //	…
 //	end CRC                           CRC-32C of every byte before this line
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+//
+// The table is made on use, not at package load: crc32 builds 8 KiB of
+// tables for it, and every authcli process would pay for that at start.
+func crcTable() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
 
 func encodeIndex(st *State, src source) []byte {
 	var b strings.Builder
@@ -143,7 +146,7 @@ func encodeIndex(st *State, src source) []byte {
 		}
 	}
 	body := b.String()
-	return fmt.Appendf([]byte(body), "end %08x\n", crc32.Checksum([]byte(body), crcTable))
+	return fmt.Appendf([]byte(body), "end %08x\n", crc32.Checksum([]byte(body), crcTable()))
 }
 
 // decodeIndex checks an index (its source must be want, its checksum
@@ -158,7 +161,7 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
 		return stale("no end line")
 	}
-	sum := crc32.Checksum(raw[:end+1], crcTable)
+	sum := crc32.Checksum(raw[:end+1], crcTable())
 	data := string(raw[:len(raw)-1]) // the one copy; everything below slices it
 	body, trailer := data[:end+1], data[end+1:]
 	if trailer != fmt.Sprintf("end %08x", sum) {
