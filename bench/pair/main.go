@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -112,11 +111,7 @@ func runOnce(argv []string) (time.Duration, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
-	}
-	return d, rss, nil
+	return d, peakRSS(cmd.ProcessState), nil
 }
 
 func median(xs []float64) float64 {
