@@ -564,3 +564,31 @@ func TestDecodeRecordsRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleTempFilesAreRemoved: a writer killed between creating its temp
+// file and the rename leaves the file behind; the next write removes it.
+func TestStaleTempFilesAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := KeyFromBytes(make([]byte, 32))
+	f, err := OpenFile(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("p/a", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{filepath.Join(dir, ".vault-123.tmp"), filepath.Join(dir, DirName, ".rec-456.tmp")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("half a secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Set("p/b", []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived the next write", p)
+		}
+	}
+}
