@@ -70,6 +70,10 @@ type preset struct {
 	// oauthOnly presets refuse an issuer: they have no discovery.
 	oauthOnly bool
 
+	// gitHost is the forge's git host ("github.com"); "" when the provider
+	// hosts no git repositories.
+	gitHost string
+
 	// check reports what keeps the table from working with this preset.
 	check func(pc *config.Provider) *ConfigError
 	// finish adds the preset's hooks once p holds the merged settings.
@@ -148,6 +152,32 @@ func Grants(pc *config.Provider) []string {
 	return grants
 }
 
+// GitUsername is the user name a forge documents for sending an OAuth
+// token over HTTPS (git, and its container registry); "" when the kind has
+// none and the route table must say.
+func GitUsername(kind string) string {
+	switch kind {
+	case config.KindGitHub:
+		return githubGitUsername
+	case config.KindGitLab:
+		return gitlabGitUsername
+	}
+	return ""
+}
+
+// GitHost is the git host of a forge preset (the provider's own host for a
+// self-managed instance); "" for providers that host no repositories.
+func GitHost(pc *config.Provider) string {
+	if pc == nil {
+		return ""
+	}
+	ps, err := presetFor(pc)
+	if err != nil {
+		return ""
+	}
+	return ps.gitHost
+}
+
 func presetFor(pc *config.Provider) (preset, error) {
 	switch pc.Kind {
 	case config.KindOIDC:
@@ -157,7 +187,7 @@ func presetFor(pc *config.Provider) (preset, error) {
 	case config.KindGoogle:
 		return googlePreset(pc), nil
 	case config.KindGitHub:
-		return githubPreset(), nil
+		return githubPreset(pc), nil
 	case config.KindApple:
 		return applePreset(pc), nil
 	case config.KindFacebook:
