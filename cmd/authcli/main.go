@@ -20,7 +20,15 @@ var (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
+	env := cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date})
+	var code int
+	// One binary: installed as docker-credential-authcli (a link), it is
+	// docker's credential helper.
+	if cli.IsDockerCredentialHelper(os.Args[0]) {
+		code = cli.RunDockerCredential(ctx, env, os.Args[1:])
+	} else {
+		code = cli.Run(ctx, env, os.Args[1:])
+	}
 	stop()
 	os.Exit(code)
 }

@@ -154,6 +154,10 @@ Try it offline first: authcli demo`,
 		newProvidersCmd(env, g),
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
+		newGitCredentialCmd(env, g),
+		newSetupGitCmd(env, g),
+		newSetupKubectlCmd(env, g),
+		newSetupDockerCmd(env, g),
 	)
 	return root
 }

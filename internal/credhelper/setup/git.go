@@ -46,10 +46,15 @@ func (e *GitError) Error() string {
 	return msg
 }
 
-// GitHelperCommand is the credential.helper value that runs authcli:
-// "!" makes git run it through the shell, so the path is quoted.
-func GitHelperCommand(authcli string) string {
-	return "!" + shellWord(authcli) + " git-credential"
+// GitHelperCommand is the credential.helper value that runs authcli
+// (with extra arguments such as --config FILE before the subcommand): "!"
+// makes git run it through the shell, so every word is quoted.
+func GitHelperCommand(authcli string, extra ...string) string {
+	words := []string{shellWord(authcli)}
+	for _, w := range extra {
+		words = append(words, shellWord(w))
+	}
+	return "!" + strings.Join(words, " ") + " git-credential"
 }
 
 func shellWord(s string) string {
