@@ -470,3 +470,41 @@ func TestSkopeoWithSetupDocker(t *testing.T) {
 func TestDockerCredentialHelperClient(t *testing.T) {
 	testDockerClient(t)
 }
+
+// TestExecCredentialInteractive: kubectl says the plugin may use the
+// terminal, so a signed-out identity signs in first (the browser is the
+// bot) and stdout still carries only the ExecCredential; without that
+// permission it exits 3 with the command to run.
+func TestExecCredentialInteractive(t *testing.T) {
+	idp, r, _ := signedIn(t, devidp.Options{})
+	if res := r.exec("logout", "local"); res.code != 0 {
+		t.Fatal(res.stderr)
+	}
+	info := func(interactive bool) []string {
+		return []string{fmt.Sprintf(`KUBERNETES_EXEC_INFO={"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":%t}}`, interactive)}
+	}
+	res := r.execIn("", info(false), "token", "local", "--format", "exec-credential")
+	if res.code != 3 || res.stdout != "" {
+		t.Fatalf("not interactive: exit %d stdout %q", res.code, res.stdout)
+	}
+	mustContain(t, "stderr", res.stderr, "authcli login local")
+	if st := idp.Stats(); st.AuthCodeGrants != 1 {
+		t.Fatalf("a non-interactive plugin signed in (%d sign-ins)", st.AuthCodeGrants)
+	}
+
+	res = r.execIn("", info(true), "token", "local", "--format", "exec-credential", "--timeout", "30s")
+	if res.code != 0 {
+		t.Fatalf("interactive: exit %d\n%s", res.code, res.stderr)
+	}
+	var cred struct {
+		Kind   string `json:"kind"`
+		Status struct{ Token string } `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &cred); err != nil || cred.Kind != "ExecCredential" || cred.Status.Token == "" {
+		t.Errorf("stdout is not one ExecCredential: %v %q", err, res.stdout)
+	}
+	mustContain(t, "stderr", res.stderr, "signing in now")
+	if st := idp.Stats(); st.AuthCodeGrants != 2 {
+		t.Errorf("%d sign-ins, want 2", st.AuthCodeGrants)
+	}
+}

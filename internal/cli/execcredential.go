@@ -29,7 +29,11 @@ func runTokenExecCredential(ctx context.Context, env *Env, opts *tokenOptions) e
 	rec, err := freshToken(ctx, env, opts.globalOptions, opts.Provider, want)
 	var ee *exitError
 	if err != nil && info.Interactive && errors.As(err, &ee) && ee.code == ExitSignIn {
-		fmt.Fprintf(env.Err, "authcli: %s; signing in now.\n", ee.msg)
+		name := opts.Provider
+		if name == "" {
+			name = "the default provider"
+		}
+		fmt.Fprintf(env.Err, "authcli: kubectl needs a token and %s needs a sign-in; signing in now.\n", name)
 		quiet := *env
 		quiet.Out = env.Err // stdout carries only the credential
 		if err := signInAndSave(ctx, &quiet, opts.globalOptions, opts.Provider, ""); err != nil {
