@@ -497,7 +497,7 @@ func TestExecCredentialInteractive(t *testing.T) {
 		t.Fatalf("interactive: exit %d\n%s", res.code, res.stderr)
 	}
 	var cred struct {
-		Kind   string `json:"kind"`
+		Kind   string                 `json:"kind"`
 		Status struct{ Token string } `json:"status"`
 	}
 	if err := json.Unmarshal([]byte(res.stdout), &cred); err != nil || cred.Kind != "ExecCredential" || cred.Status.Token == "" {
