@@ -14,7 +14,8 @@ func newGitCredentialCmd(env *Env, g *globalOptions) *cobra.Command {
 it. For get it answers the hosts of the [git."HOST"] tables of the config with
 the provider's fresh token, and stays silent for every other host so git asks
 its next helper. store and erase never change authcli's tokens; an erase of
-the token authcli handed out (the server refused it) refreshes it.`,
+the token authcli handed out (the server refused it) refreshes it. Other
+operations are ignored, as git asks of helpers.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"get", "store", "erase"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -27,7 +28,7 @@ func runGitCredential(cmd *cobra.Command, env *Env, g *globalOptions, action str
 	switch action {
 	case "get", "store", "erase":
 	default:
-		return usageErrorf("git-credential takes get, store or erase, not %q", action)
+		return nil // gitcredentials(7): ignore operations added after us
 	}
 	routes, err := loadRoutes(env, g)
 	if err != nil {

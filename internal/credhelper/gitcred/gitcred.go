@@ -27,10 +27,6 @@ import (
 // ErrMalformed means git's input is not the credential protocol.
 var ErrMalformed = errors.New("malformed git credential input")
 
-// ErrUnknownAction means the helper was asked for an action other than
-// get, store or erase.
-var ErrUnknownAction = errors.New("unknown git credential action")
-
 // Limits on what git may send: a credential description is a few hundred
 // bytes, so anything near these is not git.
 const (
@@ -225,12 +221,14 @@ type Helper struct {
 
 // Serve runs one helper action: it reads git's description from in and,
 // for get, writes the answer to out. A host authcli was not set up for, or
-// a protocol other than https, gets no answer and no error.
+// a protocol other than https, gets no answer and no error. An action other
+// than get, store and erase is ignored, as gitcredentials(7) asks, so that
+// git can add operations that older helpers skip.
 func (h *Helper) Serve(ctx context.Context, action string, in io.Reader, out io.Writer) error {
 	switch action {
 	case "get", "store", "erase":
 	default:
-		return fmt.Errorf("%w %q (git sends get, store or erase)", ErrUnknownAction, action)
+		return nil
 	}
 	req, err := Parse(in)
 	if err != nil {

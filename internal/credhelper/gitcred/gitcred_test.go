@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 		{"signed out", "get", "protocol=https\nhost=signed-out.example\n", "", 1, "", errSignIn},
 		{"not key=value", "get", "protocol=https\nhost\n", "", 0, "", ErrMalformed},
 		{"NUL", "get", "protocol=https\nhost=a\x00b\n", "", 0, "", ErrMalformed},
-		{"unknown action", "approve", "", "", 0, "", ErrUnknownAction},
+		{"a future action is ignored", "approve", "protocol=https\nhost=git.corp.example\n", "", 0, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
