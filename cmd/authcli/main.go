@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/authcli/authcli/internal/cli"
 )
@@ -18,17 +16,18 @@ var (
 	date    = ""
 )
 
+// main installs no signal handler: the cached `authcli token` path cannot
+// afford one, and each command that has something to finish watches for
+// signals itself (cli.Run).
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	env := cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date})
 	var code int
 	// One binary: installed as docker-credential-authcli (a link), it is
 	// docker's credential helper.
 	if cli.IsDockerCredentialHelper(os.Args[0]) {
-		code = cli.RunDockerCredential(ctx, env, os.Args[1:])
+		code = cli.RunDockerCredential(context.Background(), env, os.Args[1:])
 	} else {
-		code = cli.Run(ctx, env, os.Args[1:])
+		code = cli.Run(context.Background(), env, os.Args[1:])
 	}
-	stop()
 	os.Exit(code)
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/credhelper"
 	"github.com/authcli/authcli/internal/provider"
@@ -73,20 +74,27 @@ func routeUsername(r config.Route) string {
 // refresh, for the route's provider and account.
 func helperTokens(env *Env, g *globalOptions) credhelper.Tokens {
 	return func(ctx context.Context, r credhelper.Route) (credhelper.Token, error) {
-		return routeToken(ctx, env, g, r, tokens.Want{MinTTL: helperMinTTL, IDToken: r.IDToken})
+		return routeToken(ctx, env, g, r, helperMinTTL)
 	}
 }
 
-func routeToken(ctx context.Context, env *Env, g *globalOptions, r credhelper.Route, want tokens.Want) (credhelper.Token, error) {
-	gg := *g
-	if gg.Account == "" {
-		gg.Account = r.Account
+// routeToken is the route's identity's fresh token. Errors come back as
+// the CLI's sentence (what happened, what to type), because the docker
+// protocol shows an error's text to the person as it is.
+func routeToken(ctx context.Context, env *Env, g *globalOptions, r credhelper.Route, minTTL time.Duration) (credhelper.Token, error) {
+	account := g.Account
+	if account == "" {
+		account = r.Account
 	}
-	rec, err := freshToken(ctx, env, &gg, r.Provider, want)
-	if err != nil {
-		return credhelper.Token{}, err
+	rec, err := freshToken(ctx, env, g, auth.Want{Provider: r.Provider, Account: account, MinTTL: minTTL, IDToken: r.IDToken})
+	if err == nil {
+		var tok credhelper.Token
+		if tok, err = tokenOf(rec, r.Provider, r.IDToken); err == nil {
+			return tok, nil
+		}
 	}
-	return tokenOf(rec, r.Provider, want.IDToken)
+	code, msg := describe(err)
+	return credhelper.Token{}, &exitError{code: code, msg: msg, err: err}
 }
 
 // tokenOf picks the access or the ID token out of a record.
@@ -112,7 +120,7 @@ func rejectedToken(env *Env, g *globalOptions) func(context.Context, credhelper.
 		}
 		// A minimum life longer than the token's makes the refresh due.
 		ttl := tok.Expiry.Sub(env.now()) + time.Minute
-		_, err := routeToken(ctx, env, g, r, tokens.Want{MinTTL: max(ttl, helperMinTTL), IDToken: r.IDToken})
+		_, err := routeToken(ctx, env, g, r, max(ttl, helperMinTTL))
 		return err
 	}
 }

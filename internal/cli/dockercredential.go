@@ -28,6 +28,11 @@ func IsDockerCredentialHelper(argv0 string) bool {
 // protocol expects: 0, or 1 with the message on stdout. A failure other
 // than "not found" is also told on stderr, where a person sees it.
 func RunDockerCredential(ctx context.Context, env *Env, args []string) int {
+	// The detached refresh re-runs this binary by its own path, which on
+	// some systems is still the link's name: that is authcli's command.
+	if len(args) > 0 && args[0] == refreshWorkerCmd {
+		return Run(ctx, env, args)
+	}
 	if len(args) != 1 {
 		fmt.Fprintf(env.Err, "usage: %s get|store|erase|list|version\n", DockerCredentialHelper)
 		return ExitFailure

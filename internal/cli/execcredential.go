@@ -2,11 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/credhelper/execcred"
-	"github.com/authcli/authcli/internal/tokens"
 )
 
 // formatExecCredential is `token --format exec-credential`, the output
@@ -25,10 +24,9 @@ func runTokenExecCredential(ctx context.Context, env *Env, opts *tokenOptions) e
 	if err != nil {
 		return usageErrorf("%s; run authcli token from a kubeconfig exec section that asks for %s or %s", sentence(err), execcred.V1, execcred.V1beta1)
 	}
-	want := tokens.Want{MinTTL: opts.MinTTL, IDToken: opts.IDToken}
-	rec, err := freshToken(ctx, env, opts.globalOptions, opts.Provider, want)
-	var ee *exitError
-	if err != nil && info.Interactive && errors.As(err, &ee) && ee.code == ExitSignIn {
+	want := auth.Want{Provider: opts.Provider, Account: opts.Account, Subject: opts.Subject, MinTTL: opts.MinTTL, IDToken: opts.IDToken}
+	rec, err := freshToken(ctx, env, opts.globalOptions, want)
+	if err != nil && info.Interactive && exitCode(err) == ExitSignIn {
 		name := opts.Provider
 		if name == "" {
 			name = "the default provider"
@@ -39,7 +37,7 @@ func runTokenExecCredential(ctx context.Context, env *Env, opts *tokenOptions) e
 		if err := signInAndSave(ctx, &quiet, opts.globalOptions, opts.Provider, ""); err != nil {
 			return err
 		}
-		rec, err = freshToken(ctx, env, opts.globalOptions, opts.Provider, want)
+		rec, err = freshToken(ctx, env, opts.globalOptions, want)
 	}
 	if err != nil {
 		return err
@@ -49,4 +47,9 @@ func runTokenExecCredential(ctx context.Context, env *Env, opts *tokenOptions) e
 		return err
 	}
 	return execcred.Write(env.Out, info, tok)
+}
+
+func exitCode(err error) int {
+	code, _ := describe(err)
+	return code
 }
