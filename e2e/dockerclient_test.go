@@ -11,7 +11,7 @@ import (
 )
 
 func testDockerClient(t *testing.T) {
-	_, r, v := signedIn(t, devidp.Options{})
+	idp, r, v := signedIn(t, devidp.Options{})
 	_, link := dockerLinkDir(t)
 	const registry = "registry.example:5000"
 	if res := r.exec("setup-docker", "local", "--registry", registry); res.code != 0 {
@@ -50,6 +50,17 @@ func testDockerClient(t *testing.T) {
 	}
 	if storedToken(t, v).AccessToken != creds.Secret {
 		t.Error("store or erase changed authcli's token")
+	}
+
+	// An expired token is refreshed first (in authcli's detached refresh
+	// process, started from the helper).
+	expire(t, v, "local/ada")
+	fresh, err := client.Get(helper, registry)
+	if err != nil || fresh.Secret == creds.Secret || fresh.Secret != storedToken(t, v).AccessToken {
+		t.Errorf("get after expiry: %v, a new token: %t", err, err == nil && fresh.Secret != creds.Secret)
+	}
+	if st := idp.Stats(); st.RefreshGrants != 1 {
+		t.Errorf("%d refreshes, want 1", st.RefreshGrants)
 	}
 
 	if res := r.exec("logout", "local"); res.code != 0 {

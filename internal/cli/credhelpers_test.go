@@ -117,3 +117,17 @@ func TestExecCredentialBadInfo(t *testing.T) {
 		t.Errorf("exit %d %q", code, msg)
 	}
 }
+
+// TestDockerNameRunsTheRefreshWorker: where os.Executable keeps the
+// link's name (macOS), the detached refresh starts as
+// docker-credential-authcli __refresh …, which must reach authcli's
+// command, not docker's protocol.
+func TestDockerNameRunsTheRefreshWorker(t *testing.T) {
+	// Without its arguments the worker stops at cobra's argument check,
+	// before it would adopt a lock: enough to see who answered.
+	env, out, errb := testEnv(t, map[string]string{"AUTHCLI_STATE_DIR": t.TempDir()})
+	code := RunDockerCredential(context.Background(), env, []string{refreshWorkerCmd})
+	if code != ExitUsage || !strings.Contains(errb.String(), "usage: authcli "+refreshWorkerCmd) || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q: not authcli's refresh worker", code, out, errb)
+	}
+}
