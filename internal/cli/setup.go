@@ -165,6 +165,9 @@ func runSetupGit(ctx context.Context, env *Env, opts *setupOptions) error {
 	}
 	fmt.Fprintf(env.Out, "git: %s %s = %s in your global git config (after an empty value, which stops git from trying other helpers first).\n", change, key, helper)
 	fmt.Fprintf(env.Out, "git now gets https://%s credentials from authcli: user name %s and the %s token.\n", host, routeUsername(route), pc.Name)
+	if note := provider.GitScopeNote(pc); note != "" {
+		fmt.Fprintf(env.Err, "authcli: note: %s.\n", note)
+	}
 	return nil
 }
 

@@ -25,3 +25,22 @@ func TestGitDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestGitScopeNote(t *testing.T) {
+	tests := []struct {
+		name string
+		pc   *config.Provider
+		note bool
+	}{
+		{"github defaults", &config.Provider{Name: "github", Kind: config.KindGitHub}, true},
+		{"github with repo", &config.Provider{Name: "github", Kind: config.KindGitHub, Scopes: []string{"read:user", "repo"}}, false},
+		{"gitlab defaults", &config.Provider{Name: "gitlab", Kind: config.KindGitLab}, true},
+		{"gitlab read_repository", &config.Provider{Name: "gitlab", Kind: config.KindGitLab, Scopes: []string{"openid", "read_repository"}}, false},
+		{"oidc", &config.Provider{Name: "corp", Kind: config.KindOIDC, Issuer: "https://x"}, false},
+	}
+	for _, tt := range tests {
+		if got := GitScopeNote(tt.pc); (got != "") != tt.note {
+			t.Errorf("%s: %q", tt.name, got)
+		}
+	}
+}

@@ -65,6 +65,7 @@ func githubPreset(pc *config.Provider) preset {
 	}
 	return preset{
 		gitHost:       gitHost,
+		gitScopes:     []string{"repo", "public_repo"},
 		authURL:       githubAuthURL,
 		tokenURL:      githubTokenURL,
 		userinfoURL:   githubUserURL,

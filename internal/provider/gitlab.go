@@ -47,6 +47,7 @@ func gitlabPreset(pc *config.Provider) preset {
 	}
 	return preset{
 		gitHost:       gitHost,
+		gitScopes:     []string{"read_repository", "write_repository", "api"},
 		issuer:        issuer,
 		deviceAuthURL: issuer + "/oauth/authorize_device",
 		revocationURL: issuer + "/oauth/revoke",

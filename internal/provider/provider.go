@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -73,6 +74,9 @@ type preset struct {
 	// gitHost is the forge's git host ("github.com"); "" when the provider
 	// hosts no git repositories.
 	gitHost string
+	// gitScopes are the scopes of which one lets a token use git over
+	// HTTPS on the forge.
+	gitScopes []string
 
 	// check reports what keeps the table from working with this preset.
 	check func(pc *config.Provider) *ConfigError
@@ -176,6 +180,29 @@ func GitHost(pc *config.Provider) string {
 		return ""
 	}
 	return ps.gitHost
+}
+
+// GitScopeNote says, when the table's scopes (or the preset's defaults)
+// cannot reach a forge's repositories over git, which scope to add; ""
+// when they can or the kind is not a forge.
+func GitScopeNote(pc *config.Provider) string {
+	if pc == nil {
+		return ""
+	}
+	ps, err := presetFor(pc)
+	if err != nil || ps.gitScopes == nil {
+		return ""
+	}
+	scopes := pc.Scopes
+	if scopes == nil {
+		scopes = ps.scopes
+	}
+	for _, want := range ps.gitScopes {
+		if slices.Contains(scopes, want) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the scopes of %s do not reach repositories over git; add %s to scopes in [providers.%s] and sign in again", pc.Name, strings.Join(ps.gitScopes, " or "), pc.Name)
 }
 
 func presetFor(pc *config.Provider) (preset, error) {
