@@ -463,6 +463,14 @@ func TestSkopeoWithSetupDocker(t *testing.T) {
 	if res := r.exec("providers"); !strings.Contains(res.stdout, "docker  "+host+"  local") {
 		t.Errorf("providers does not list the route:\n%s", res.stdout)
 	}
+	var listed struct {
+		Git, Docker []struct{ Host, Provider, Username string }
+	}
+	res = r.exec("providers", "--json")
+	if err := json.Unmarshal([]byte(res.stdout), &listed); err != nil || len(listed.Git) != 0 || len(listed.Docker) != 1 ||
+		listed.Docker[0].Host != host || listed.Docker[0].Provider != "local" || listed.Docker[0].Username != "oauth2" {
+		t.Errorf("providers --json: %v %s", err, res.stdout)
+	}
 }
 
 // TestDockerCredentialHelperClient speaks to docker-credential-authcli
