@@ -20,6 +20,14 @@ var (
 // afford one, and each command that has something to finish watches for
 // signals itself (cli.Run).
 func main() {
-	code := cli.Run(context.Background(), cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
+	env := cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date})
+	var code int
+	// One binary: installed as docker-credential-authcli (a link), it is
+	// docker's credential helper.
+	if cli.IsDockerCredentialHelper(os.Args[0]) {
+		code = cli.RunDockerCredential(context.Background(), env, os.Args[1:])
+	} else {
+		code = cli.Run(context.Background(), env, os.Args[1:])
+	}
 	os.Exit(code)
 }

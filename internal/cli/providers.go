@@ -59,9 +59,12 @@ func runProviders(env *Env, opts *providersOptions) error {
 	if opts.JSON {
 		enc := json.NewEncoder(env.Out)
 		enc.SetIndent("", "  ")
+		git, docker := routeInfos(cfg)
 		return enc.Encode(struct {
 			Providers []providerInfo `json:"providers"`
-		}{infos})
+			Git       []routeInfo    `json:"git"`
+			Docker    []routeInfo    `json:"docker"`
+		}{infos, git, docker})
 	}
 	if len(infos) == 0 {
 		fmt.Fprintf(env.Err, "No providers in %s; add a [providers.NAME] table (see README).\n", cfg.Path)
@@ -84,5 +87,8 @@ func runProviders(env *Env, opts *providersOptions) error {
 		}
 		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), kind, ready)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRoutes(env.Out, cfg)
 }

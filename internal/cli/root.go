@@ -202,6 +202,10 @@ Try it offline first: authcli demo`,
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
 		newRefreshWorkerCmd(env, g),
+		newGitCredentialCmd(env, g),
+		newSetupGitCmd(env, g),
+		newSetupKubectlCmd(env, g),
+		newSetupDockerCmd(env, g),
 	)
 	return root
 }

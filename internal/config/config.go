@@ -74,6 +74,10 @@ type File struct {
 	// issuer). One half-configured provider does not make the others
 	// unusable: Provider(NAME) returns the problem when that one is asked for.
 	Problems map[string]*Error
+	// Git and Docker are the credential-helper tables ([git."HOST"],
+	// [docker."HOST"]) by normalised host; see Route.
+	Git    map[string]Route
+	Docker map[string]Route
 }
 
 // Err returns the earliest problem of any provider table, or nil: for

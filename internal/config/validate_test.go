@@ -196,7 +196,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"misspelt claim", oauth2With(`[providers.forge.claims]`, `subjet = "id"`), "providers.forge.claims.subjet", 8, "did you mean subject?", false},
 		{"dotted unknown key", corpWith(`claims.avatar = "pic"`), "providers.corp.claims.avatar", 6, "unknown key", true},
 		{"far from anything", corpWith(`colour = "blue"`), "providers.corp.colour", 6, "unknown key", true},
-		{"provider setting at top level", doc(`client_id = "x"`, `[providers.github]`, `client_id = "c"`), "client_id", 1, "the top level holds only default_provider and [providers.NAME] tables", true},
+		{"provider setting at top level", doc(`client_id = "x"`, `[providers.github]`, `client_id = "c"`), "client_id", 1, "the top level holds only default_provider and [providers.NAME], [git.\"HOST\"] and [docker.\"HOST\"] tables", true},
 		{"provider table at top level", doc(`[github]`, `client_id = "c"`), "github", 1, "the top level holds only", true},
 		{"first of several", corpWith(`colour = "blue"`, `isuer = "x"`), "providers.corp.colour", 6, "unknown key", true},
 		{"unknown subtable", corpWith(`[providers.corp.extra]`, `x = 1`), "providers.corp.extra", 6, "unknown key", true},

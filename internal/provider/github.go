@@ -44,7 +44,13 @@ import (
 //   - GitHub Enterprise Server: set auth_url, token_url and userinfo_url
 //     (https://HOST/api/v3/user); the emails and revocation endpoints follow
 //     userinfo_url.
+//   - Git over HTTPS takes a token as the password with the user name
+//     x-access-token (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation);
+//     the repositories live on the host of auth_url (github.com, or the
+//     Enterprise Server's host). Private repositories need the repo scope.
 const (
+	githubGitUsername = "x-access-token"
+
 	githubAuthURL    = "https://github.com/login/oauth/authorize"
 	githubTokenURL   = "https://github.com/login/oauth/access_token"
 	githubDeviceURL  = "https://github.com/login/device/code"
@@ -52,8 +58,14 @@ const (
 	githubAPIVersion = "2022-11-28"
 )
 
-func githubPreset() preset {
+func githubPreset(pc *config.Provider) preset {
+	gitHost := "github.com"
+	if u, err := url.Parse(pc.AuthURL); err == nil && pc.AuthURL != "" {
+		gitHost = u.Host
+	}
 	return preset{
+		gitHost:       gitHost,
+		gitScopes:     []string{"repo", "public_repo"},
 		authURL:       githubAuthURL,
 		tokenURL:      githubTokenURL,
 		userinfoURL:   githubUserURL,
