@@ -206,11 +206,11 @@ forge() {
 	cat <&4 > "$out/$1"
 	exec 4<&-
 }
-forge wrong-state "/callback?code=forged&state=guessed" "127.0.0.1:$port"
-forge missing-state "/callback?code=forged" "127.0.0.1:$port"
-forge forged-error "/callback?error=access_denied&error_description=owned&state=guessed" "127.0.0.1:$port"
-forge foreign-host "/callback?code=forged&state=$state" "evil.example:$port"
-forge localhost-host "/callback?code=forged&state=$state" "localhost:$port"
+forge wrong-state "/callback/local?code=forged&state=guessed" "127.0.0.1:$port"
+forge missing-state "/callback/local?code=forged" "127.0.0.1:$port"
+forge forged-error "/callback/local?error=access_denied&error_description=owned&state=guessed" "127.0.0.1:$port"
+forge foreign-host "/callback/local?code=forged&state=$state" "evil.example:$port"
+forge localhost-host "/callback/local?code=forged&state=$state" "localhost:$port"
 forge favicon "/favicon.ico" "127.0.0.1:$port"
 exec "$REAL_BROWSER" "$url"
 `

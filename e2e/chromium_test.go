@@ -54,8 +54,8 @@ func TestChromiumDemoAllow(t *testing.T) {
 	br.do(t, "allow", chromedp.Click(chromedp.CSS(`button[value=allow]`)))
 	br.landed(t, ".mark.ok")
 	loc := read(t, br, chromedp.Location())
-	if u, err := url.Parse(loc); err != nil || u.Hostname() != "127.0.0.1" || u.Path != "/callback" {
-		t.Errorf("success page at %q, want authcli's loopback /callback", loc)
+	if u, err := url.Parse(loc); err != nil || u.Hostname() != "127.0.0.1" || u.Path != "/callback/demo" {
+		t.Errorf("success page at %q, want authcli's loopback /callback/demo", loc)
 	}
 	if got := read(t, br, chromedp.Text(chromedp.CSS("h1"))); got != "You are signed in" {
 		t.Errorf("success heading %q", got)

@@ -105,7 +105,7 @@ func TestLoginExternalProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d/", ln.Addr().(*net.TCPAddr).Port)
-	storage.RegisterClients(storage.NativeClient("native", "http://127.0.0.1/callback"))
+	storage.RegisterClients(storage.NativeClient("native", "http://127.0.0.1/callback/zitadel"))
 	router := exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

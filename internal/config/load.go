@@ -85,6 +85,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 			f.Providers[name] = p
 		}
 	}
+	v.sharedRedirects(f)
 	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
 
 	if len(v.errs) > 0 {

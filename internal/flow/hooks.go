@@ -111,6 +111,20 @@ func (p Provider) redirectURIFor(ln *listener) (string, error) {
 	return p.RedirectURI, nil
 }
 
+// redirectPath is where the listener waits. Without a configured path each
+// provider gets its own, /callback/NAME: a redirect URI that no other
+// provider shares is RFC 9700 §4.4.2's defence against mix-up.
+func (p Provider) redirectPath() string {
+	switch {
+	case p.RedirectPath != "":
+		return p.RedirectPath
+	case p.Name != "":
+		return legacyRedirectPath + "/" + url.PathEscape(p.Name)
+	default:
+		return legacyRedirectPath
+	}
+}
+
 // checkRelay refuses a relay redirect URI with an ephemeral port: the relay
 // forwards to a fixed loopback address, so the listener must be there.
 func (p Provider) checkRelay() error {

@@ -76,7 +76,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
-	ln, err := listen(p.RedirectHost, p.RedirectPort, p.RedirectPath, state)
+	ln, err := listen(p.RedirectHost, p.RedirectPort, p.redirectPath(), state)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	}
 
 	stop := l.progress(ctx, stderr)
-	cb, err := waitCallback(ctx, ln, e)
+	cb, err := waitCallback(ctx, ln, e, p.RequireIss)
 	stop()
 	if err != nil {
 		ln.finish(failurePage(err))
@@ -162,7 +162,7 @@ func withDefaults(client *http.Client, now func() time.Time, w io.Writer) (*http
 
 // waitCallback waits for the genuine redirect. Forged or stray requests never
 // reach here: the listener answers them and keeps waiting.
-func waitCallback(ctx context.Context, ln *listener, e *Endpoints) (callbackParams, error) {
+func waitCallback(ctx context.Context, ln *listener, e *Endpoints, requireIss bool) (callbackParams, error) {
 	select {
 	case cb := <-ln.results:
 		// RFC 9207 §2.4: compare iss whenever it is present, and require it
@@ -171,7 +171,7 @@ func waitCallback(ctx context.Context, ln *listener, e *Endpoints) (callbackPara
 			if cb.Iss != "" && !e.issuerMatches(cb.Iss) {
 				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
 			}
-			if cb.Iss == "" && e.IssParameter {
+			if cb.Iss == "" && (e.IssParameter || requireIss) {
 				return callbackParams{}, fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
 			}
 		}

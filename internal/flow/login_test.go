@@ -89,8 +89,8 @@ func TestLoginHappyPath(t *testing.T) {
 		}
 	}
 	u, _ := url.Parse(q.Get("redirect_uri"))
-	if u.Hostname() != "127.0.0.1" || u.Path != "/callback" || u.Port() == "" {
-		t.Errorf("redirect_uri = %q, want http://127.0.0.1:PORT/callback", q.Get("redirect_uri"))
+	if u.Hostname() != "127.0.0.1" || u.Path != "/callback/fake" || u.Port() == "" {
+		t.Errorf("redirect_uri = %q, want http://127.0.0.1:PORT/callback/fake (the provider's own)", q.Get("redirect_uri"))
 	}
 }
 

@@ -37,7 +37,11 @@ type Provider struct {
 
 	RedirectHost string // "127.0.0.1" (default) or "localhost"
 	RedirectPort int    // 0: ephemeral
-	RedirectPath string // default "/callback"
+	RedirectPath string // default "/callback/" + Name: each provider its own (see redirectPath)
+	// RequireIss refuses an authorization response without the RFC 9207
+	// iss parameter even when discovery does not promise one: what makes a
+	// redirect URI shared with another provider safe.
+	RequireIss bool
 
 	Claims ClaimMap // where the profile lives in userinfo JSON (plain OAuth 2.0)
 
