@@ -59,6 +59,11 @@ type OP struct {
 	// Redirect edits the authorization response's parameters (state, code,
 	// iss, error) before the browser is sent back with them.
 	Redirect func(v url.Values)
+	// Bounce, when set, sends the browser from /authorize to the URL it
+	// returns instead of answering: the mix-up attack, where a hostile
+	// provider forwards the client's authorization request (state, PKCE
+	// challenge, redirect URI) to an honest provider.
+	Bounce func(q url.Values) string
 	// DenyWith, when set, answers every authorization request with an
 	// access_denied redirect carrying this error_description.
 	DenyWith string
@@ -99,6 +104,7 @@ type OP struct {
 	kids    []string
 	pending map[string]authRequest // by code
 	seen    []url.Values           // authorization requests
+	tokens  []url.Values           // token request forms
 	issued  []string               // ID tokens issued
 }
 
@@ -159,6 +165,18 @@ func (op *OP) AuthRequests() []url.Values {
 	defer op.mu.Unlock()
 	out := make([]url.Values, len(op.seen))
 	for i, q := range op.seen {
+		out[i] = url.Values(cloneValues(q))
+	}
+	return out
+}
+
+// TokenRequests returns the form of every token request so far: what a
+// hostile provider learnt (a code, a PKCE verifier, a refresh token).
+func (op *OP) TokenRequests() []url.Values {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	out := make([]url.Values, len(op.tokens))
+	for i, q := range op.tokens {
 		out[i] = url.Values(cloneValues(q))
 	}
 	return out
@@ -261,6 +279,10 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	op.seen = append(op.seen, q)
 	op.mu.Unlock()
+	if op.Bounce != nil {
+		http.Redirect(w, r, op.Bounce(q), http.StatusFound)
+		return
+	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || redirect.Host == "" {
 		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
@@ -293,6 +315,7 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	code := r.PostForm.Get("code")
 	op.mu.Lock()
+	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
 	req, ok := op.pending[code]
 	delete(op.pending, code)
 	op.mu.Unlock()
