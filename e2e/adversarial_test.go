@@ -54,6 +54,12 @@ func TestAdversarialProvider(t *testing.T) {
 		{"RFC 9207 iss missing though advertised", func(op *oidctest.OP) { op.AdvertiseIss = true }, "", []string{"different issuer", "missing"}, ""},
 		{"token response without access token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "access_token") } }, "", []string{"token response is not usable", "no access token"}, ""},
 		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }, "", []string{"token response is not usable", "DPoP"}, ""},
+		{"access token with terminal escapes", func(op *oidctest.OP) {
+			op.TokenBody = func(b map[string]any) { b["access_token"] = "at\x1b]0;pwned\x07\x1b[2J" }
+		}, "", []string{"token response is not usable", "access token holds characters"}, ""},
+		{"refresh token with a newline", func(op *oidctest.OP) {
+			op.TokenBody = func(b map[string]any) { b["refresh_token"] = "rt\nexport EVIL=1" }
+		}, "", []string{"token response is not usable", "refresh token holds characters"}, ""},
 		{"oversized token response", func(op *oidctest.OP) { op.Oversize = "/token" }, "", []string{"larger than 512 KiB"}, ""},
 		{"oversized userinfo", func(op *oidctest.OP) { op.Oversize = "/userinfo" }, "", []string{"userinfo", "larger than 512 KiB"}, ""},
 		{"oversized JWKS", func(op *oidctest.OP) { op.Oversize = "/jwks" }, "", []string{"ID token failed verification", "larger than 512 KiB"}, ""},

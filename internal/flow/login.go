@@ -203,10 +203,21 @@ func (l *Login) complete(ctx context.Context, client *http.Client, now func() ti
 	return finishSignIn(ctx, client, now, l.Provider, e, conf.Scopes, tok, nonce)
 }
 
-// CheckToken refuses token responses authcli cannot use safely.
+// CheckToken refuses token responses authcli cannot use safely. Sign-in,
+// device grant, refresh and client credentials all pass through it, so
+// nothing it refuses is ever stored or printed.
 func CheckToken(tok *oauth2.Token) error {
 	if tok == nil || tok.AccessToken == "" {
 		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
+	}
+	// RFC 6749 Appendix A.12 and A.17: tokens are 1*VSCHAR. Anything else
+	// (an escape sequence, a newline) would reach a terminal, a header or
+	// an eval'd `token --format env` line verbatim.
+	if !isVSCHAR(tok.AccessToken) {
+		return fmt.Errorf("%w: its access token holds characters RFC 6749 does not allow in a token", ErrTokenResponse)
+	}
+	if tok.RefreshToken != "" && !isVSCHAR(tok.RefreshToken) {
+		return fmt.Errorf("%w: its refresh token holds characters RFC 6749 does not allow in a token", ErrTokenResponse)
 	}
 	// An empty type is read as Bearer by x/oauth2 (some providers omit it);
 	// anything else (DPoP, MAC) needs proof-of-possession authcli lacks.
@@ -214,6 +225,17 @@ func CheckToken(tok *oauth2.Token) error {
 		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, sanitize(tok.TokenType))
 	}
 	return nil
+}
+
+// isVSCHAR reports whether s is RFC 6749's VSCHAR*: printable ASCII,
+// space included.
+func isVSCHAR(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenError turns a token endpoint failure into a ProviderError when the

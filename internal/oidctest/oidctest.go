@@ -105,7 +105,9 @@ type OP struct {
 	pending map[string]authRequest // by code
 	seen    []url.Values           // authorization requests
 	tokens  []url.Values           // token request forms
-	issued  []string               // ID tokens issued
+
+	refreshBody func(b map[string]any)
+	issued      []string // ID tokens issued
 }
 
 type authRequest struct {
@@ -313,6 +315,10 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 // provider would, then answers per the knobs.
 func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		op.refresh(w, r)
+		return
+	}
 	code := r.PostForm.Get("code")
 	op.mu.Lock()
 	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
@@ -354,6 +360,34 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"access_token": op.AccessToken, "token_type": "Bearer", "expires_in": 3600, "refresh_token": op.RefreshToken, "id_token": raw}
 	if op.TokenBody != nil {
 		op.TokenBody(body)
+	}
+	op.writeJSON(w, r, body)
+}
+
+// SetRefreshBody makes later refresh answers go through edit; safe to call
+// while the server runs (between two runs of the client).
+func (op *OP) SetRefreshBody(edit func(b map[string]any)) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.refreshBody = edit
+}
+
+// refresh answers a refresh_token grant for the refresh token it issued
+// with the same tokens and no ID token, edited by SetRefreshBody's edit.
+func (op *OP) refresh(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
+	edit := op.refreshBody
+	op.mu.Unlock()
+	if r.PostForm.Get("refresh_token") != op.RefreshToken {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+		return
+	}
+	body := map[string]any{"access_token": op.AccessToken, "token_type": "Bearer", "expires_in": 3600, "refresh_token": op.RefreshToken}
+	if edit != nil {
+		edit(body)
 	}
 	op.writeJSON(w, r, body)
 }

@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/authcli/authcli/internal/oidctest"
+)
+
+// signedInTo signs in to op as provider "evil" and returns the run.
+func signedInTo(t *testing.T, op *oidctest.OP) *run {
+	t.Helper()
+	r, res := loginAgainst(t, op, "")
+	if res.code != 0 {
+		t.Fatalf("sign-in: exit %d\n%s", res.code, res.stderr)
+	}
+	return r
+}
+
+// TestHostileRefreshTokens: a refresh answer whose access or refresh token
+// is not RFC 6749 VSCHAR (terminal escapes, a newline that would add a
+// line to `token --format env`) is refused with one sentence; nothing is
+// printed and the stored tokens stay the ones of the sign-in.
+func TestHostileRefreshTokens(t *testing.T) {
+	for name, edit := range map[string]func(b map[string]any){
+		"access token with escapes": func(b map[string]any) { b["access_token"] = "at\x1b]0;pwned\x07\x1b[2J" },
+		"refresh token with newline": func(b map[string]any) {
+			b["access_token"] = "fresh-at"
+			b["refresh_token"] = "rt\nAUTHCLI_ACCESS_TOKEN=evil"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			op := oidctest.New(t)
+			r := signedInTo(t, op)
+			op.SetRefreshBody(edit)
+			res := r.exec("token", "evil", "--min-ttl", "2h", "--format", "env")
+			if res.code != 1 || res.stdout != "" {
+				t.Fatalf("exit %d, stdout %q, want 1 and nothing\n%s", res.code, res.stdout, res.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], "holds characters RFC 6749 does not allow") || strings.ContainsAny(res.stderr, "\x1b\x07") {
+				t.Errorf("stderr is not the one sentence: %q", res.stderr)
+			}
+			rec := storedRecord(t, r.openVault(t, nil), "evil/"+oidctest.Subject)
+			if rec.AccessToken != op.AccessToken || rec.RefreshToken != op.RefreshToken {
+				t.Errorf("the refused refresh changed the stored tokens")
+			}
+			if n := len(op.TokenRequests()); n != 2 {
+				t.Errorf("provider saw %d token requests, want the code exchange and one refresh", n)
+			}
+		})
+	}
+}
