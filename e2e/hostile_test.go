@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/authcli/authcli/internal/oidctest"
@@ -50,5 +53,38 @@ func TestHostileRefreshTokens(t *testing.T) {
 				t.Errorf("provider saw %d token requests, want the code exchange and one refresh", n)
 			}
 		})
+	}
+}
+
+// TestHostileTokenRedirect: the token endpoint answers 307 to another
+// origin (a proxy that would see the request in clear off loopback). The
+// code exchange and the refresh both stop there: neither the code with its
+// PKCE verifier nor the refresh token reaches the other address.
+func TestHostileTokenRedirect(t *testing.T) {
+	var got atomic.Int32
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		oidctest.WriteJSON(w, map[string]any{"access_token": "sink", "token_type": "Bearer"})
+	}))
+	t.Cleanup(sink.Close)
+
+	op := oidctest.New(t)
+	op.SetTokenRedirect(sink.URL + "/token")
+	r, res := loginAgainst(t, op, "")
+	refused(t, r, res, 1, op, "redirected", "same origin")
+
+	op.SetTokenRedirect("")
+	r = signedInTo(t, op)
+	op.SetTokenRedirect(sink.URL + "/token")
+	res = r.exec("token", "evil", "--min-ttl", "2h")
+	if res.code != 1 || res.stdout != "" {
+		t.Fatalf("refresh redirected: exit %d, stdout %q\n%s", res.code, res.stdout, res.stderr)
+	}
+	mustContain(t, "stderr", res.stderr, "redirected", "same origin")
+	if strings.Contains(res.stderr, op.RefreshToken) {
+		t.Error("stderr holds the refresh token")
+	}
+	if n := got.Load(); n != 0 {
+		t.Errorf("the other origin received %d token requests", n)
 	}
 }

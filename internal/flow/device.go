@@ -350,7 +350,7 @@ func postForm(ctx context.Context, client *http.Client, conf *oauth2.Config, end
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return formAnswer{}, err
+		return formAnswer{}, requestErr(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))

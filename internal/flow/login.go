@@ -241,6 +241,10 @@ func isVSCHAR(s string) bool {
 // tokenError turns a token endpoint failure into a ProviderError when the
 // provider answered with an OAuth error.
 func tokenError(stage string, err error) error {
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return fmt.Errorf("the %s request failed: %w", stage, redirect)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode != "" {
 		return &ProviderError{Stage: stage, Code: sanitize(re.ErrorCode), Description: re.ErrorDescription}
@@ -331,7 +335,7 @@ func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessTok
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
+		return nil, fmt.Errorf("%w: %w", ErrUserinfo, requestErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -43,7 +43,7 @@ func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, client
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("the revocation request failed: %w", err)
+		return fmt.Errorf("the revocation request failed: %w", requestErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {

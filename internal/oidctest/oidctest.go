@@ -106,8 +106,9 @@ type OP struct {
 	seen    []url.Values           // authorization requests
 	tokens  []url.Values           // token request forms
 
-	refreshBody func(b map[string]any)
-	issued      []string // ID tokens issued
+	refreshBody   func(b map[string]any)
+	tokenRedirect string
+	issued        []string // ID tokens issued
 }
 
 type authRequest struct {
@@ -314,6 +315,15 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 // token checks the code, PKCE S256 and the redirect URI as an honest
 // provider would, then answers per the knobs.
 func (op *OP) token(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	redirect := op.tokenRedirect
+	op.mu.Unlock()
+	if redirect != "" {
+		// 307 makes a client that follows it repeat the POST, body and
+		// all, at the other address.
+		http.Redirect(w, r, redirect, http.StatusTemporaryRedirect)
+		return
+	}
 	_ = r.ParseForm()
 	if r.PostForm.Get("grant_type") == "refresh_token" {
 		op.refresh(w, r)
@@ -362,6 +372,14 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 		op.TokenBody(body)
 	}
 	op.writeJSON(w, r, body)
+}
+
+// SetTokenRedirect makes the token endpoint answer every request with a 307
+// redirect to to ("" stops it); safe to call while the server runs.
+func (op *OP) SetTokenRedirect(to string) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.tokenRedirect = to
 }
 
 // SetRefreshBody makes later refresh answers go through edit; safe to call
