@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/oidctest"
 )
 
@@ -86,5 +90,42 @@ func TestHostileTokenRedirect(t *testing.T) {
 	}
 	if n := got.Load(); n != 0 {
 		t.Errorf("the other origin received %d token requests", n)
+	}
+}
+
+// TestHostileLocalhostSquatter: another local process holds [::1]:PORT
+// (where a browser resolving localhost connects first). A sign-in with
+// redirect_host = "localhost" on that port must not start: the squatter
+// would receive the code. authcli refuses, naming the port.
+func TestHostileLocalhostSquatter(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	}
+	var got atomic.Int32
+	squatter := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		_, _ = w.Write([]byte("squatter"))
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = squatter.Serve(ln) }()
+	t.Cleanup(func() { squatter.Close() })
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	idp := startDevIDP(t)
+	r := newRun(t).withBot("user=ada")
+	r.config(fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\nredirect_host = \"localhost\"\n", idp.Issuer(), devidp.DemoClientID))
+	res := r.exec("login", "local", "--port", fmt.Sprint(port), "--timeout", "10s")
+	if res.code == 0 {
+		t.Fatalf("the sign-in went ahead with [::1]:%d held by another process\n%s", port, res.stderr)
+	}
+	mustContain(t, "stderr", res.stderr, fmt.Sprintf("port %d is already in use", port))
+	if n := got.Load(); n != 0 {
+		t.Errorf("the squatter received %d requests", n)
+	}
+	nothingStored(t, r)
+
+	// An ephemeral port is drawn again until every address is free.
+	if res := r.exec("login", "local", "--timeout", "20s"); res.code != 0 {
+		t.Errorf("ephemeral port with localhost: exit %d\n%s", res.code, res.stderr)
 	}
 }

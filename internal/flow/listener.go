@@ -141,7 +141,7 @@ func bindAll(addrs []string, port int) ([]net.Listener, error) {
 			// This machine has no such address (IPv6 switched off), so no
 			// browser can be sent to it either.
 		case errors.Is(err, syscall.EADDRINUSE):
-			return fail(fmt.Errorf("%w: port %d is already in use on %s (another program, perhaps another user's, holds it); choose another redirect_port or --port", ErrListen, port, a))
+			return fail(fmt.Errorf("%w: port %d is already in use on %s (another program, perhaps another user's, holds it)", ErrListen, port, a))
 		default:
 			return fail(fmt.Errorf("%w: %v", ErrListen, err))
 		}

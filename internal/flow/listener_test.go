@@ -2,10 +2,12 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,5 +284,36 @@ func TestListenerClosesAfterSignIn(t *testing.T) {
 	if resp, err := c.Get(base + "/callback?code=x&state=good-state"); err == nil {
 		resp.Body.Close()
 		t.Fatal("listener still answers after close")
+	}
+}
+
+// TestListenerLocalhostBindsEveryAddress: localhost means 127.0.0.1 and
+// ::1 (where the machine has it); a port another process holds on either
+// is refused with the port named, never half-bound.
+func TestListenerLocalhostBindsEveryAddress(t *testing.T) {
+	squat, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer squat.Close()
+	port := squat.Addr().(*net.TCPAddr).Port
+	if _, err := listen("localhost", port, "/callback/corp", "s"); !errors.Is(err, ErrListen) || !strings.Contains(err.Error(), fmt.Sprintf("port %d is already in use on ::1", port)) {
+		t.Fatalf("listen with [::1]:%d taken: %v", port, err)
+	}
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		c.Close()
+		t.Error("the refused listener left 127.0.0.1 bound")
+	}
+	ln, err := listen("localhost", 0, "/callback/corp", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.close()
+	var hosts []string
+	for _, l := range ln.lns {
+		hosts = append(hosts, l.Addr().(*net.TCPAddr).IP.String())
+	}
+	if !slices.Contains(hosts, "127.0.0.1") || !slices.Contains(hosts, "::1") {
+		t.Errorf("localhost bound %v, want 127.0.0.1 and ::1", hosts)
 	}
 }
