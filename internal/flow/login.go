@@ -15,6 +15,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/authcli/authcli/internal/secret"
 )
 
 // clockSkew is how far in the future an ID token's iat may lie.
@@ -51,6 +53,12 @@ type Result struct {
 	Profile   Profile
 	Scopes    []string
 	Endpoints *Endpoints
+}
+
+// Format prints a summary under every verb: a Result holds the tokens, and
+// %v or %x of it in a log line must not show them.
+func (r Result) Format(f fmt.State, _ rune) {
+	secret.Format(f, fmt.Sprintf("flow.Result{subject: %q, refresh token: %t, ID token: %t}", r.Profile.Subject, r.Token != nil && r.Token.RefreshToken != "", r.IDToken != ""))
 }
 
 // protectedParams are authorization parameters the flow owns; config
