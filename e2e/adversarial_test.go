@@ -12,6 +12,7 @@ import (
 
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 )
 
@@ -92,7 +93,7 @@ func TestAdversarialProvider(t *testing.T) {
 // control characters.
 func TestAdversarialErrorRedirect(t *testing.T) {
 	op := oidctest.New(t)
-	op.DenyWith = "<script>alert(1)</script>\x1b[2J\x1b]0;pwned\x07 The user said no"
+	op.DenyWith = "<script>alert(1)</script>\x1b[2J\x1b]0;pwned\x07\u009b2J\u202e The user\u200b said no"
 	r, res := loginAgainst(t, op, "")
 	refused(t, r, res, 1, op, "access_denied", "The user said no", "allow access at the provider")
 	page := r.botPage()
@@ -148,11 +149,8 @@ func refused(t *testing.T, r *run, res result, code int, op *oidctest.OP, words 
 	if m := goDump.FindString(last); m != "" {
 		t.Errorf("the sentence reads like a Go error dump (%q): %q", m, last)
 	}
-	for _, c := range res.stderr {
-		if (c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c < 0xa0) {
-			t.Errorf("stderr holds control character %U: %q", c, res.stderr)
-			break
-		}
+	if c, ok := hiddenRune(res.stderr); ok {
+		t.Errorf("stderr holds control or invisible character %U: %q", c, res.stderr)
 	}
 	secrets := []string{op.AccessToken, op.RefreshToken}
 	for _, id := range op.IssuedIDTokens() {
@@ -167,6 +165,18 @@ func refused(t *testing.T, r *run, res result, code int, op *oidctest.OP, words 
 		}
 	}
 	nothingStored(t, r)
+}
+
+// hiddenRune finds a character that must never reach a terminal from
+// outside text (termtext.Hidden: C0, C1, bidi controls, zero-width and
+// other invisible formatting characters); newlines are the output's own.
+func hiddenRune(s string) (rune, bool) {
+	for _, c := range s {
+		if c != '\n' && termtext.Hidden(c) {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // nothingStored: no account in status --json, no file naming one, an

@@ -129,3 +129,29 @@ func TestHostileLocalhostSquatter(t *testing.T) {
 		t.Errorf("ephemeral port with localhost: exit %d\n%s", res.code, res.stderr)
 	}
 }
+
+// TestHostileDisplayText: the provider's name, email and subject and the
+// config's display_name carry C1 controls, a right-to-left override,
+// zero-width characters and an escape sequence. Neither the login output
+// nor status shows any of them; the letters around them stay.
+func TestHostileDisplayText(t *testing.T) {
+	op := oidctest.New(t)
+	op.Userinfo = func(u map[string]any) {
+		u["name"] = "Ada\u009b2J \u202eecalovoL\u202c\u200b\x1b]0;pwned\x07"
+		u["email"] = "ada\u200d@example.com\u2066"
+	}
+	r := newRun(t).withBot("")
+	r.config(fmt.Sprintf("[providers.evil]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\ndisplay_name = \"Corp\\u202e SSO\\u0085\\u200b\"\n", op.Issuer(), oidctest.ClientID))
+	res := r.exec("login", "evil", "--timeout", "20s")
+	if res.code != 0 {
+		t.Fatalf("login: exit %d\n%s", res.code, res.stderr)
+	}
+	mustContain(t, "login output", res.stdout, "Signed in to Corp SSO as Ada2J ecalovoL]0;pwned <ada@example.com>")
+	status := r.exec("status")
+	for what, out := range map[string]string{"login stdout": res.stdout, "login stderr": res.stderr, "status": status.stdout + status.stderr} {
+		if c, ok := hiddenRune(out); ok {
+			t.Errorf("%s holds %U: %q", what, c, out)
+		}
+	}
+	mustContain(t, "status", status.stdout, "ada@example.com")
+}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // SignIn is a finished sign-in as the CLI hands it over: who signed in,
@@ -481,10 +483,10 @@ func newIdentity(in SignIn, now time.Time) Identity {
 	return Identity{
 		Provider:      in.Provider,
 		Subject:       p.Subject,
-		Email:         clean(p.Email),
+		Email:         termtext.Line(p.Email),
 		EmailVerified: p.EmailVerified,
-		Name:          clean(p.Name),
-		AvatarURL:     clean(p.AvatarURL),
+		Name:          termtext.Line(p.Name),
+		AvatarURL:     termtext.Line(p.AvatarURL),
 		LinkedAt:      now,
 		LastUsedAt:    now,
 		Scopes:        slices.Clone(in.Scopes),
@@ -499,13 +501,13 @@ func newIdentity(in SignIn, now time.Time) Identity {
 func refresh(id *Identity, in SignIn, now time.Time) {
 	p := in.Profile
 	if p.Email != "" {
-		id.Email, id.EmailVerified = clean(p.Email), p.EmailVerified
+		id.Email, id.EmailVerified = termtext.Line(p.Email), p.EmailVerified
 	}
 	if p.Name != "" {
-		id.Name = clean(p.Name)
+		id.Name = termtext.Line(p.Name)
 	}
 	if p.AvatarURL != "" {
-		id.AvatarURL = clean(p.AvatarURL)
+		id.AvatarURL = termtext.Line(p.AvatarURL)
 	}
 	if p.Claims != nil {
 		id.Claims = maps.Clone(p.Claims)

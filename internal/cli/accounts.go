@@ -13,6 +13,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/tui"
 )
@@ -208,6 +209,6 @@ func (w *urlSpotter) line(s string) {
 	}
 	if strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") {
 		w.done = true
-		w.show(oneLine(s))
+		w.show(termtext.Line(s))
 	}
 }

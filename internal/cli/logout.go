@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type logoutOptions struct {
@@ -77,7 +78,7 @@ func runLogout(ctx context.Context, env *Env, opts *logoutOptions) error {
 	}
 	err = keeper.Logout(ids, revoker(ctx, env, cfg))
 	for _, id := range ids {
-		fmt.Fprintf(env.Err, "Logged out of %s (%s).\n", id.Provider, oneLine(orSubject(id)))
+		fmt.Fprintf(env.Err, "Logged out of %s (%s).\n", id.Provider, termtext.Line(orSubject(id)))
 	}
 	warnRevocation(env, err)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type providersOptions struct {
@@ -82,7 +83,7 @@ func runProviders(env *Env, opts *providersOptions) error {
 		if kind == "" {
 			kind = "-"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), kind, ready)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, termtext.Line(i.DisplayName), kind, ready)
 	}
 	return tw.Flush()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -110,7 +111,7 @@ func confirmLink(env *Env, g *globalOptions, provider string, in accounts.SignIn
 		if who == "" {
 			who = in.Profile.Subject
 		}
-		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", provider, oneLine(who), r.Account)
+		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", provider, termtext.Line(who), r.Account)
 		if r.Candidate == r.Account {
 			fmt.Fprint(env.Err, " by its verified email")
 		}

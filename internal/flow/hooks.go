@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/authcli/authcli/internal/termtext"
 	"golang.org/x/oauth2"
 )
 
@@ -61,7 +62,7 @@ func (p Provider) userClaims(ctx context.Context, client *http.Client, e *Endpoi
 	}
 	if e.Verifier != nil {
 		if got, want := scalarString(info["sub"]), scalarString(idClaims["sub"]); got != want {
-			return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, sanitize(got), want)
+			return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, termtext.Short(got), want)
 		}
 	}
 	return info, nil

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authcli/authcli/internal/secret"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // clockSkew is how far in the future an ID token's iat may lie.
@@ -119,7 +120,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		}
 		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, authURL)
 		if err := l.Open(ctx, authURL); err != nil {
-			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", sanitize(err.Error()))
+			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", termtext.Short(err.Error()))
 		}
 	} else {
 		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
@@ -177,14 +178,14 @@ func waitCallback(ctx context.Context, ln *listener, e *Endpoints, requireIss bo
 		// when the provider said it would send it.
 		if e.Issuer != "" {
 			if cb.Iss != "" && !e.issuerMatches(cb.Iss) {
-				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
+				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, termtext.Short(cb.Iss))
 			}
 			if cb.Iss == "" && (e.IssParameter || requireIss) {
 				return callbackParams{}, fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
 			}
 		}
 		if cb.Error != "" {
-			return callbackParams{}, &ProviderError{Stage: "authorization", Code: sanitize(cb.Error), Description: cb.ErrorDescription}
+			return callbackParams{}, &ProviderError{Stage: "authorization", Code: termtext.Short(cb.Error), Description: cb.ErrorDescription}
 		}
 		return cb, nil
 	case <-ctx.Done():
@@ -230,7 +231,7 @@ func CheckToken(tok *oauth2.Token) error {
 	// An empty type is read as Bearer by x/oauth2 (some providers omit it);
 	// anything else (DPoP, MAC) needs proof-of-possession authcli lacks.
 	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
-		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, sanitize(tok.TokenType))
+		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, termtext.Short(tok.TokenType))
 	}
 	return nil
 }
@@ -255,7 +256,7 @@ func tokenError(stage string, err error) error {
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode != "" {
-		return &ProviderError{Stage: stage, Code: sanitize(re.ErrorCode), Description: re.ErrorDescription}
+		return &ProviderError{Stage: stage, Code: termtext.Short(re.ErrorCode), Description: re.ErrorDescription}
 	}
 	if re != nil {
 		return fmt.Errorf("%w: the token endpoint answered HTTP %d", ErrTokenResponse, re.Response.StatusCode)
@@ -311,11 +312,11 @@ func verifyProblem(err error, raw string) string {
 	case strings.Contains(msg, "before the nbf"):
 		return "it is not valid yet (its nbf time is in the future)"
 	case strings.Contains(msg, "unexpected signature algorithm"):
-		return fmt.Sprintf("it is signed with algorithm %q, which the provider does not use", sanitize(headerAlg(raw)))
+		return fmt.Sprintf("it is signed with algorithm %q, which the provider does not use", termtext.Short(headerAlg(raw)))
 	case strings.Contains(msg, "expected audience"):
 		return "its audience does not include this client ID"
 	}
-	return sanitize(libText(msg))
+	return termtext.Short(libText(msg))
 }
 
 // headerAlg reads a compact JWT's alg header without trusting it.
@@ -350,7 +351,7 @@ func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessTok
 		return nil, fmt.Errorf("%w: HTTP %d", ErrUserinfo, resp.StatusCode)
 	}
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" && !strings.HasSuffix(ct, "+json") {
-		return nil, fmt.Errorf("%w: content type %q is not JSON", ErrUserinfo, sanitize(ct))
+		return nil, fmt.Errorf("%w: content type %q is not JSON", ErrUserinfo, termtext.Short(ct))
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
