@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -154,4 +156,35 @@ func TestHostileDisplayText(t *testing.T) {
 		}
 	}
 	mustContain(t, "status", status.stdout, "ada@example.com")
+}
+
+// TestPlatformOpenerEnvironment: with a display and no $BROWSER, authcli
+// starts the desktop opener (xdg-open, here a stand-in on PATH that hands
+// the URL to the bot). The opener's environment lacks the vault's key.
+func TestPlatformOpenerEnvironment(t *testing.T) {
+	idp := startDevIDP(t)
+	r := newRun(t)
+	bin := filepath.Join(r.dir, "bin")
+	envFile := filepath.Join(r.dir, "opener-env")
+	if err := os.Mkdir(bin, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nenv > " + envFile + "\nexec " + botBin + " \"$1\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r.setenv("PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "DISPLAY=:99", "BROWSERBOT_FIELDS=user=ada")
+	r.config(fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID))
+	res := r.exec("login", "local", "--timeout", "30s")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	env, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal("the platform opener was not started")
+	}
+	if key := r.envValue("AUTHCLI_VAULT_KEY"); strings.Contains(string(env), "AUTHCLI_VAULT_KEY=") || strings.Contains(string(env), key) {
+		t.Error("the opener's environment holds the vault key")
+	}
+	mustContain(t, "opener environment", string(env), "DISPLAY=:99")
 }
