@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/authcli/authcli/internal/cli"
+	"github.com/authcli/authcli/internal/nodump"
 )
 
 // Stamped by goreleaser through -ldflags "-X main.version=…".
@@ -19,6 +20,9 @@ var (
 )
 
 func main() {
+	// Before anything reads the vault key or a token. Failing is not fatal:
+	// some sandboxes forbid prctl, and refusing to run there helps nobody.
+	_ = nodump.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
 	stop()
