@@ -26,3 +26,10 @@ func TestApply(t *testing.T) {
 		t.Errorf("PR_GET_DUMPABLE = %d after Apply, want 0", v)
 	}
 }
+
+// BenchmarkApply: what authcli token pays for it.
+func BenchmarkApply(b *testing.B) {
+	for b.Loop() {
+		_ = Apply()
+	}
+}
