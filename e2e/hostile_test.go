@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -187,4 +188,37 @@ func TestPlatformOpenerEnvironment(t *testing.T) {
 		t.Error("the opener's environment holds the vault key")
 	}
 	mustContain(t, "opener environment", string(env), "DISPLAY=:99")
+}
+
+// TestHostileHugeClaims: a provider answers with a 400 KiB name. The
+// sign-in works; accounts.json, which every `authcli token` reads, stays
+// small, keeping the name cut short and the oversized claim out.
+func TestHostileHugeClaims(t *testing.T) {
+	op := oidctest.New(t)
+	op.Userinfo = func(u map[string]any) { u["name"] = "Ada " + strings.Repeat("L", 400<<10) }
+	r := signedInTo(t, op)
+	st, err := os.Stat(filepath.Join(r.stateDir(), "accounts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 32<<10 {
+		t.Errorf("accounts.json is %d bytes after a 400 KiB name", st.Size())
+	}
+	res := r.exec("status", "--json")
+	var s struct {
+		Accounts []struct {
+			Identities []struct {
+				Name string `json:"name"`
+			} `json:"identities"`
+		} `json:"accounts"`
+	}
+	if err := json.Unmarshal([]byte(res.stdout), &s); err != nil || len(s.Accounts) != 1 || len(s.Accounts[0].Identities) != 1 {
+		t.Fatalf("status --json: %v\n%.500s", err, res.stdout)
+	}
+	if name := s.Accounts[0].Identities[0].Name; !strings.HasPrefix(name, "Ada LLL") || len(name) > 300 {
+		t.Errorf("stored name is %d bytes", len(name))
+	}
+	if res := r.exec("token", "evil"); res.code != 0 || strings.TrimSpace(res.stdout) != op.AccessToken {
+		t.Errorf("token after the sign-in: exit %d\n%s", res.code, res.stderr)
+	}
 }

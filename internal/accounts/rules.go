@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/authcli/authcli/internal/termtext"
 )
 
 // SignIn is a finished sign-in as the CLI hands it over: who signed in,
@@ -483,16 +481,16 @@ func newIdentity(in SignIn, now time.Time) Identity {
 	return Identity{
 		Provider:      in.Provider,
 		Subject:       p.Subject,
-		Email:         termtext.Line(p.Email),
+		Email:         boundedLine(p.Email, MaxEmailBytes),
 		EmailVerified: p.EmailVerified,
-		Name:          termtext.Line(p.Name),
-		AvatarURL:     termtext.Line(p.AvatarURL),
+		Name:          displayName(p.Name),
+		AvatarURL:     boundedLine(p.AvatarURL, MaxAvatarURLBytes),
 		LinkedAt:      now,
 		LastUsedAt:    now,
 		Scopes:        slices.Clone(in.Scopes),
 		TokenExpiry:   in.TokenExpiry.UTC(),
 		Refreshable:   in.Refreshable,
-		Claims:        maps.Clone(p.Claims),
+		Claims:        capClaims(p.Claims),
 	}
 }
 
@@ -501,16 +499,16 @@ func newIdentity(in SignIn, now time.Time) Identity {
 func refresh(id *Identity, in SignIn, now time.Time) {
 	p := in.Profile
 	if p.Email != "" {
-		id.Email, id.EmailVerified = termtext.Line(p.Email), p.EmailVerified
+		id.Email, id.EmailVerified = boundedLine(p.Email, MaxEmailBytes), p.EmailVerified
 	}
 	if p.Name != "" {
-		id.Name = termtext.Line(p.Name)
+		id.Name = displayName(p.Name)
 	}
 	if p.AvatarURL != "" {
-		id.AvatarURL = termtext.Line(p.AvatarURL)
+		id.AvatarURL = boundedLine(p.AvatarURL, MaxAvatarURLBytes)
 	}
 	if p.Claims != nil {
-		id.Claims = maps.Clone(p.Claims)
+		id.Claims = capClaims(p.Claims)
 	}
 	if len(in.Scopes) > 0 {
 		id.Scopes = slices.Clone(in.Scopes)
