@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -221,4 +222,79 @@ func TestHostileHugeClaims(t *testing.T) {
 	if res := r.exec("token", "evil"); res.code != 0 || strings.TrimSpace(res.stdout) != op.AccessToken {
 		t.Errorf("token after the sign-in: exit %d\n%s", res.code, res.stderr)
 	}
+}
+
+// TestHostileStartURL: what a local user can read of the sign-in. The
+// browser's command line (world-readable in /proc) holds only the one-time
+// loopback link, never the state; a local user who races the browser to
+// that link stops the sign-in instead of learning a state it can use.
+func TestHostileStartURL(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc here")
+	}
+	idp := startDevIDP(t)
+	config := fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID)
+
+	t.Run("no state on the command line", func(t *testing.T) {
+		r := newRun(t).withBot("user=ada")
+		seen := filepath.Join(r.dir, "cmdline")
+		script := filepath.Join(r.dir, "browser")
+		body := "#!/bin/sh\ntr '\\0' ' ' < /proc/$$/cmdline > " + seen + "\nexec \"$REAL_BROWSER\" \"$@\"\n"
+		if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		r.setenv("REAL_BROWSER="+botBin, "BROWSER="+script)
+		r.config(config)
+		res := r.exec("login", "local", "--timeout", "30s")
+		if res.code != 0 {
+			t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		}
+		cmdline, err := os.ReadFile(seen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(cmdline), "state=") || strings.Contains(string(cmdline), "code_challenge") || strings.Contains(string(cmdline), idp.Issuer()) {
+			t.Errorf("the browser's command line shows the authorization request: %s", cmdline)
+		}
+		if !regexp.MustCompile(`http://127\.0\.0\.1:\d+/start/[A-Za-z0-9_-]{43}`).Match(cmdline) {
+			t.Errorf("the browser was not given the one-time start URL: %s", cmdline)
+		}
+	})
+
+	t.Run("a local user opens the link first", func(t *testing.T) {
+		r := newRun(t).withBot("user=ada")
+		out := filepath.Join(r.dir, "stolen")
+		script := filepath.Join(r.dir, "browser")
+		// The attacker fetches the link from the command line before the
+		// browser does and keeps the answer (the redirect to the provider).
+		body := `#!/bin/bash
+url="$1"
+hostport=$(printf '%s' "$url" | sed -n 's|^http://\([^/]*\)/.*|\1|p')
+path=$(printf '%s' "$url" | sed -n 's|^http://[^/]*\(/.*\)|\1|p')
+exec 4<>"/dev/tcp/${hostport%:*}/${hostport#*:}" || exit 1
+printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$path" "$hostport" >&4
+cat <&4 > "` + out + `"
+exec 4<&-
+exec "$REAL_BROWSER" "$url"
+`
+		if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		r.setenv("REAL_BROWSER="+botBin, "BROWSER="+script)
+		r.config(config)
+		before := idp.Stats().AuthCodeGrants
+		res := r.exec("login", "local", "--timeout", "30s")
+		if res.code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
+		}
+		mustContain(t, "stderr", res.stderr, "one-time sign-in link was opened twice")
+		mustContain(t, "browser page", r.botPage(), "already opened once")
+		if stolen, _ := os.ReadFile(out); !strings.Contains(string(stolen), "302 Found") {
+			t.Errorf("the attacker's request was not the first: %.300s", stolen)
+		}
+		nothingStored(t, r)
+		if n := idp.Stats().AuthCodeGrants - before; n != 0 {
+			t.Errorf("provider saw %d code exchanges", n)
+		}
+	})
 }

@@ -31,11 +31,27 @@ type listener struct {
 	claimOnce sync.Once
 	results   chan callbackParams // the one genuine callback
 	outcome   chan page           // what the genuine callback's tab shows
+
+	// The one-time start URL handed to the browser (see startURL).
+	startPath string
+	startMu   sync.Mutex
+	authURL   string // "" until startURL; then "" again once used
+	startUsed bool
+	abortOnce sync.Once
+	aborted   chan error // the start URL was opened twice
 }
 
 // legacyRedirectPath is the path every provider shared before each got its
 // own; a browser that still arrives there is told why it is refused.
 const legacyRedirectPath = "/callback"
+
+// startPrefix begins the path of the one-time start URL.
+const startPrefix = "/start/"
+
+// ErrStartReused means the one-time sign-in link was opened twice: another
+// program on this machine may have read it from the browser's command line
+// and learnt the sign-in's state, so the sign-in stops.
+var ErrStartReused = errors.New("the one-time sign-in link was opened twice (another program on this machine may have read it)")
 
 // maxPortTries bounds how often an ephemeral port is drawn again when one
 // of the addresses localhost names already has it taken.
@@ -73,11 +89,13 @@ func listen(host string, port int, path, state string) (*listener, error) {
 		}
 	}
 	l := &listener{
-		lns:     lns,
-		path:    path,
-		state:   state,
-		results: make(chan callbackParams, 1),
-		outcome: make(chan page, 1),
+		lns:       lns,
+		path:      path,
+		state:     state,
+		results:   make(chan callbackParams, 1),
+		outcome:   make(chan page, 1),
+		startPath: startPrefix + randomToken(),
+		aborted:   make(chan error, 1),
 	}
 	actual := lns[0].Addr().(*net.TCPAddr).Port
 	l.hostPort = net.JoinHostPort(host, strconv.Itoa(actual))
@@ -149,6 +167,41 @@ func bindAll(addrs []string, port int) ([]net.Listener, error) {
 	return lns, nil
 }
 
+// startURL returns the one-time loopback URL for the browser: opening it
+// redirects to authURL. authURL carries state, which must not appear on a
+// command line (/proc/PID/cmdline is readable by every user), so the
+// browser is started with this URL instead. Its path is unguessable and
+// works once; a second request stops the sign-in (ErrStartReused), since
+// whoever made the first may now know the state.
+func (l *listener) startURL(authURL string) string {
+	l.startMu.Lock()
+	l.authURL = authURL
+	l.startMu.Unlock()
+	return (&url.URL{Scheme: "http", Host: l.hostPort, Path: l.startPath}).String()
+}
+
+// serveStart answers the start URL: the redirect to the provider once,
+// then a refusal that also ends the sign-in.
+func (l *listener) serveStart(w http.ResponseWriter, r *http.Request) {
+	l.startMu.Lock()
+	target, used := l.authURL, l.startUsed
+	if target != "" {
+		l.startUsed, l.authURL = true, ""
+	}
+	l.startMu.Unlock()
+	switch {
+	case target != "":
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, target, http.StatusFound)
+	case used:
+		l.abortOnce.Do(func() { l.aborted <- ErrStartReused })
+		strayPage("This sign-in link was already opened once, perhaps by another program on this machine; authcli stopped the sign-in to be safe. Run the command again.").write(w)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
 // redirectURI is the URI registered with (and sent to) the provider.
 func (l *listener) redirectURI() string {
 	return (&url.URL{Scheme: "http", Host: l.hostPort, Path: l.path}).String()
@@ -165,6 +218,10 @@ func (l *listener) hostName() string {
 func (l *listener) addr() net.Addr { return l.lns[0].Addr() }
 
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == l.startPath && r.Method == http.MethodGet && r.Host == l.hostPort {
+		l.serveStart(w, r)
+		return
+	}
 	if r.URL.Path != l.path {
 		if r.URL.Path == legacyRedirectPath || strings.HasPrefix(r.URL.Path, legacyRedirectPath+"/") {
 			// Another provider's answer, or one sent to the redirect URI

@@ -118,8 +118,11 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		if note == "" {
 			note = "Opening the sign-in page in your browser. If it does not open, visit:"
 		}
-		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, authURL)
-		if err := l.Open(ctx, authURL); err != nil {
+		// The browser's command line is readable by every user; the
+		// one-time start URL keeps the state off it.
+		startURL := ln.startURL(authURL)
+		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, startURL)
+		if err := l.Open(ctx, startURL); err != nil {
 			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", termtext.Short(err.Error()))
 		}
 	} else {
@@ -188,6 +191,8 @@ func waitCallback(ctx context.Context, ln *listener, e *Endpoints, requireIss bo
 			return callbackParams{}, &ProviderError{Stage: "authorization", Code: termtext.Short(cb.Error), Description: cb.ErrorDescription}
 		}
 		return cb, nil
+	case err := <-ln.aborted:
+		return callbackParams{}, err
 	case <-ctx.Done():
 		return callbackParams{}, ctxErr(ctx, ctx.Err())
 	}
