@@ -12,6 +12,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/statedir"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -180,7 +181,7 @@ func (s *Source) lock(ctx context.Context, key string) (func(), error) {
 		return nil, fmt.Errorf("create the lock directory: %w", err)
 	}
 	name := strings.NewReplacer("/", "_", "\\", "_", ":", "_").Replace(key) + ".lock"
-	fl := flock.New(filepath.Join(s.LockDir, name), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
+	fl := flock.New(filepath.Join(s.LockDir, name), flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/authcli/authcli/internal/atomicfile"
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // FileName is the vault file inside the state directory; its lock file is
@@ -227,7 +228,8 @@ func (f *File) decrypt(data []byte) (vaultState, error) {
 }
 
 func (f *File) readFile() ([]byte, error) {
-	fh, err := os.Open(f.path)
+	// A symlink in the vault's place is refused, not followed.
+	fh, err := os.OpenFile(f.path, os.O_RDONLY|statedir.NoFollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +293,7 @@ func (f *File) update(edit func(map[string][]byte) bool) error {
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return fmt.Errorf("create vault directory: %w", err)
 	}
-	fl := flock.New(f.lockPath, flock.SetPermissions(0o600))
+	fl := flock.New(f.lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 	if err := fl.Lock(); err != nil {
 		return fmt.Errorf("lock vault file: %w", err)
 	}
