@@ -53,9 +53,12 @@ func TestHostileRefreshTokens(t *testing.T) {
 			if len(lines) != 1 || !strings.Contains(lines[0], "holds characters RFC 6749 does not allow") || strings.ContainsAny(res.stderr, "\x1b\x07") {
 				t.Errorf("stderr is not the one sentence: %q", res.stderr)
 			}
+			// The access token of the refused answer is never stored. (A
+			// rotated refresh token is kept even from a refused answer: the
+			// old one is spent, see internal/auth.)
 			rec := storedRecord(t, r.openVault(t, nil), "evil/"+oidctest.Subject)
-			if rec.AccessToken != op.AccessToken || rec.RefreshToken != op.RefreshToken {
-				t.Errorf("the refused refresh changed the stored tokens")
+			if rec.AccessToken != op.AccessToken {
+				t.Errorf("the refused refresh stored its access token")
 			}
 			if n := len(op.TokenRequests()); n != 2 {
 				t.Errorf("provider saw %d token requests, want the code exchange and one refresh", n)

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/authcli/authcli/internal/cli"
 	"github.com/authcli/authcli/internal/nodump"
@@ -19,12 +17,13 @@ var (
 	date    = ""
 )
 
+// main installs no signal handler: the cached `authcli token` path cannot
+// afford one, and each command that has something to finish watches for
+// signals itself (cli.Run).
 func main() {
 	// Before anything reads the vault key or a token. Failing is not fatal:
 	// some sandboxes forbid prctl, and refusing to run there helps nobody.
 	_ = nodump.Apply()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
-	stop()
+	code := cli.Run(context.Background(), cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
 	os.Exit(code)
 }

@@ -94,21 +94,27 @@ type OP struct {
 	// issues: random per provider, so a test can look for them in output
 	// that must not hold them.
 	AccessToken, RefreshToken string
+	// Rotate makes every refresh grant issue a new RefreshToken (and
+	// refuse the old one, as invalid_grant).
+	Rotate bool
+	// RefuseRefresh answers every refresh grant with this OAuth error.
+	RefuseRefresh string
 
 	srv      *httptest.Server
 	hangDone chan struct{}
 	closeMu  sync.Once
 
-	mu      sync.Mutex
-	keys    []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
-	kids    []string
-	pending map[string]authRequest // by code
-	seen    []url.Values           // authorization requests
-	tokens  []url.Values           // token request forms
+	mu        sync.Mutex
+	keys      []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
+	kids      []string
+	pending   map[string]authRequest // by code
+	refreshes int
+	seen      []url.Values // authorization requests
+	tokens    []url.Values // token request forms
+	issued    []string     // ID tokens issued
 
 	refreshBody   func(b map[string]any)
 	tokenRedirect string
-	issued        []string // ID tokens issued
 }
 
 type authRequest struct {
@@ -348,10 +354,51 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(op.TokenRaw))
 		return
 	}
+	op.issue(w, r, req.nonce)
+}
+
+// refresh answers a refresh grant: a known refresh token gets new tokens
+// (and, with Rotate, a new refresh token); anything else invalid_grant.
+func (op *OP) refresh(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
+	known := r.PostForm.Get("refresh_token") == op.RefreshToken
+	if known && op.RefuseRefresh == "" {
+		op.refreshes++
+		if op.Rotate {
+			op.RefreshToken = "rt-" + random()
+		}
+	}
+	refuse := op.RefuseRefresh
+	op.mu.Unlock()
+	if !known && refuse == "" {
+		refuse = "invalid_grant"
+	}
+	if refuse != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"error":%q}`, refuse)
+		return
+	}
+	op.issue(w, r, "")
+}
+
+// Refreshes counts the refresh grants answered with tokens.
+func (op *OP) Refreshes() int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.refreshes
+}
+
+// issue answers a token request with signed tokens.
+func (op *OP) issue(w http.ResponseWriter, r *http.Request, nonce string) {
 	now := time.Now()
 	claims := map[string]any{
 		"iss": op.Issuer(), "sub": Subject, "aud": ClientID, "exp": now.Add(time.Hour).Unix(),
-		"iat": now.Unix(), "nonce": req.nonce, "email": Email, "email_verified": true, "name": Name,
+		"iat": now.Unix(), "email": Email, "email_verified": true, "name": Name,
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
 	}
 	if op.Claims != nil {
 		op.Claims(claims)
@@ -367,9 +414,17 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	op.issued = append(op.issued, raw)
 	op.mu.Unlock()
+	op.mu.Lock()
 	body := map[string]any{"access_token": op.AccessToken, "token_type": "Bearer", "expires_in": 3600, "refresh_token": op.RefreshToken, "id_token": raw}
+	op.mu.Unlock()
 	if op.TokenBody != nil {
 		op.TokenBody(body)
+	}
+	op.mu.Lock()
+	edit := op.refreshBody
+	op.mu.Unlock()
+	if edit != nil && r.PostForm.Get("grant_type") == "refresh_token" {
+		edit(body)
 	}
 	op.writeJSON(w, r, body)
 }
@@ -388,26 +443,6 @@ func (op *OP) SetRefreshBody(edit func(b map[string]any)) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.refreshBody = edit
-}
-
-// refresh answers a refresh_token grant for the refresh token it issued
-// with the same tokens and no ID token, edited by SetRefreshBody's edit.
-func (op *OP) refresh(w http.ResponseWriter, r *http.Request) {
-	op.mu.Lock()
-	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
-	edit := op.refreshBody
-	op.mu.Unlock()
-	if r.PostForm.Get("refresh_token") != op.RefreshToken {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
-		return
-	}
-	body := map[string]any{"access_token": op.AccessToken, "token_type": "Bearer", "expires_in": 3600, "refresh_token": op.RefreshToken}
-	if edit != nil {
-		edit(body)
-	}
-	op.writeJSON(w, r, body)
 }
 
 // Sign signs claims as a compact ES256 JWT with the newest key.
