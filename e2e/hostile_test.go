@@ -57,7 +57,7 @@ func TestHostileRefreshTokens(t *testing.T) {
 			// rotated refresh token is kept even from a refused answer: the
 			// old one is spent, see internal/auth.)
 			rec := storedRecord(t, r.openVault(t, nil), "evil/"+oidctest.Subject)
-			if rec.AccessToken != op.AccessToken {
+			if rec.AccessToken != op.AccessToken && rec.AccessToken != "" {
 				t.Errorf("the refused refresh stored its access token")
 			}
 			if n := len(op.TokenRequests()); n != 2 {
