@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -64,4 +66,23 @@ func (v *validator) sharedRedirects(f *File) {
 			delete(f.Providers, n)
 		}
 	}
+}
+
+// RegisteredRedirect is the redirect URI to register with the provider for
+// the browser sign-in: the HTTPS relay when one is set, else the loopback
+// address with the port only when it is fixed (providers match loopback
+// redirects on any port, RFC 8252 §7.3). "" for the client credentials
+// grant, which has no redirect.
+func (p *Provider) RegisteredRedirect() string {
+	switch {
+	case p.Grant == GrantClientCredentials:
+		return ""
+	case p.RedirectURI != "":
+		return p.RedirectURI
+	}
+	host := p.RedirectHost
+	if p.RedirectPort != 0 {
+		host = net.JoinHostPort(host, strconv.Itoa(p.RedirectPort))
+	}
+	return "http://" + host + p.RedirectPath
 }
