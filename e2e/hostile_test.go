@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,6 +168,9 @@ func TestHostileDisplayText(t *testing.T) {
 // starts the desktop opener (xdg-open, here a stand-in on PATH that hands
 // the URL to the bot). The opener's environment lacks the vault's key.
 func TestPlatformOpenerEnvironment(t *testing.T) {
+	if runtime.GOOS != "linux" && !strings.HasSuffix(runtime.GOOS, "bsd") {
+		t.Skipf("the platform opener on %s is not xdg-open", runtime.GOOS)
+	}
 	idp := startDevIDP(t)
 	r := newRun(t)
 	bin := filepath.Join(r.dir, "bin")
