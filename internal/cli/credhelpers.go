@@ -15,6 +15,7 @@ import (
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/credhelper"
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 )
 
@@ -186,12 +187,12 @@ func printRoutes(w io.Writer, cfg *config.File) error {
 		for _, r := range t.routes {
 			p := r.Provider
 			if r.Account != "" {
-				p += " (account " + oneLine(r.Account) + ")"
+				p += " (account " + termtext.Line(r.Account) + ")"
 			}
 			if r.IDToken {
 				p += ", ID token"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.tool, r.Host, p, oneLine(r.Username))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.tool, r.Host, p, termtext.Line(r.Username))
 		}
 	}
 	return tw.Flush()

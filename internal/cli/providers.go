@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type providersOptions struct {
@@ -23,6 +24,9 @@ type providerInfo struct {
 	Grants      []string `json:"grants"`
 	Ready       bool     `json:"ready"`
 	Problem     string   `json:"problem"`
+	// RedirectURI is what to register with the provider: each provider
+	// has its own (/callback/NAME by default).
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 func newProvidersCmd(env *Env, g *globalOptions) *cobra.Command {
@@ -52,7 +56,7 @@ func runProviders(env *Env, opts *providersOptions) error {
 			infos = append(infos, providerInfo{Name: name, DisplayName: name, Grants: []string{}, Problem: sentence(err)})
 			continue
 		}
-		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc)}
+		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc), RedirectURI: pc.RegisteredRedirect()}
 		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
 	}
@@ -85,7 +89,7 @@ func runProviders(env *Env, opts *providersOptions) error {
 		if kind == "" {
 			kind = "-"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), kind, ready)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, termtext.Line(i.DisplayName), kind, ready)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -274,15 +273,4 @@ func (env *Env) now() time.Time {
 		return env.Now()
 	}
 	return time.Now()
-}
-
-// oneLine strips what could break a terminal line from text that came from a
-// provider (names, emails).
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type statusOptions struct {
@@ -65,7 +66,7 @@ func runStatus(env *Env, opts *statusOptions) error {
 		}
 		fmt.Fprintf(tw, "%s%s\n", a.Name, def)
 		for _, id := range a.Identities {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, oneLine(orSubject(id)), healthText(id, now))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, termtext.Line(orSubject(id)), healthText(id, now))
 		}
 	}
 	return tw.Flush()

@@ -85,6 +85,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 			f.Providers[name] = p
 		}
 	}
+	v.sharedRedirects(f)
 	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
 	kinds := make(map[string]string, len(raw.Providers))
 	for name, p := range raw.Providers {

@@ -46,6 +46,7 @@ type rawProvider struct {
 	RedirectPath       *string           `toml:"redirect_path"`
 	RedirectURI        *string           `toml:"redirect_uri"`
 	TrustEmailVerified *bool             `toml:"trust_email_verified"`
+	RequireIss         *bool             `toml:"require_iss"`
 	Grant              *string           `toml:"grant"`
 	AuthParams         map[string]string `toml:"auth_params"`
 	Claims             *rawClaims        `toml:"claims"`

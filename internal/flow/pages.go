@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // page is what the browser tab shows after the redirect. Every field is
@@ -110,7 +112,7 @@ func failurePage(err error) page {
 	var pe *ProviderError
 	if errors.As(err, &pe) && pe.Code == "access_denied" {
 		detail := pe.Code
-		if d := sanitize(pe.Description); d != "" {
+		if d := termtext.Short(pe.Description); d != "" {
 			detail += ": " + d
 		}
 		return page{

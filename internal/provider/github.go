@@ -32,7 +32,13 @@ import (
 //   - PKCE (S256 only) is supported, not required, for OAuth and GitHub Apps
 //     since https://github.blog/changelog/2025-07-14-pkce-support-for-oauth-and-github-app-authentication
 //   - The port of a loopback redirect_uri need not match the registered
-//     callback URL's.
+//     callback URL's, and its path may be a subdirectory of the callback
+//     URL's path (docs.github.com, "Authorizing OAuth apps", redirect URLs).
+//     So register http://127.0.0.1/callback/NAME (NAME: the table's name):
+//     an app registered at the old shared http://127.0.0.1/callback keeps
+//     working, but accepts every provider's /callback/OTHER too, which
+//     reopens the mix-up attack (RFC 9700 §4.4) to any other provider in
+//     the same config; GitHub sends no RFC 9207 iss to tell them apart.
 //   - OAuth app tokens never expire and come without a refresh token. GitHub
 //     App user tokens that expire last 8 hours with a 6-month refresh token;
 //     using a refresh token rotates both

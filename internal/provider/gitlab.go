@@ -26,7 +26,8 @@ import (
 //   - Redirect URIs: doorkeeper ignores the port of a loopback IP redirect
 //     URI (http://127.0.0.1, RFC 8252 §7.3, doorkeeper-gem/doorkeeper#1182),
 //     but a registered http://localhost URI must match with its port
-//     (gitlab-org/gitlab#435764), hence redirect_port with localhost.
+//     (gitlab-org/gitlab#435764), hence redirect_port with localhost. The
+//     path must match: register http://127.0.0.1/callback/NAME.
 //   - Git over HTTPS takes an OAuth access token as the password only with
 //     the user name oauth2 (https://docs.gitlab.com/api/oauth2, "Access Git
 //     over HTTPS with access token"), and the read_repository or

@@ -300,6 +300,7 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		RedirectPort:  pc.RedirectPort,
 		RedirectPath:  pc.RedirectPath,
 		RedirectURI:   pc.RedirectURI,
+		RequireIss:    pc.RequireIss,
 		Claims:        claims,
 		AuthStyle:     ps.authStyle,
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // pickerModel chooses the provider to link to an account, or, when there
@@ -35,7 +36,7 @@ func (p pickerModel) title() string {
 	if p.account == "" {
 		return "Sign in with a provider"
 	}
-	return "Link a provider to account " + oneLine(p.account)
+	return "Link a provider to account " + termtext.Line(p.account)
 }
 
 // view lists the providers; ones the account already has an identity at
@@ -43,7 +44,7 @@ func (p pickerModel) title() string {
 func (p pickerModel) view(width, height int, st *accounts.State, s styles) string {
 	var lines []string
 	if p.err != nil {
-		for _, l := range wrap("The providers could not be read: "+oneLine(p.err.Error()), width-4) {
+		for _, l := range wrap("The providers could not be read: "+termtext.Line(p.err.Error()), width-4) {
 			lines = append(lines, "  "+s.bad.Render(l))
 		}
 	}
@@ -64,9 +65,9 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 		if i == p.cursor {
 			prefix = "  > "
 		}
-		name := fmt.Sprintf("%s (%s)", oneLine(pr.DisplayName), oneLine(pr.Name))
+		name := fmt.Sprintf("%s (%s)", termtext.Line(pr.DisplayName), termtext.Line(pr.Name))
 		if pr.DisplayName == "" || pr.DisplayName == pr.Name {
-			name = oneLine(pr.Name)
+			name = termtext.Line(pr.Name)
 		}
 		name = fit(name, nameWidth)
 		if i == p.cursor {
@@ -75,7 +76,7 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 		var note string
 		switch {
 		case !pr.Ready:
-			note = s.bad.Render(truncate("not ready: "+oneLine(pr.Problem), width-nameWidth-6))
+			note = s.bad.Render(truncate("not ready: "+termtext.Line(pr.Problem), width-nameWidth-6))
 		case linked[pr.Name]:
 			note = s.dim.Render("already linked")
 		}

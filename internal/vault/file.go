@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/authcli/authcli/internal/atomicfile"
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // File names inside the state directory. DirName holds the vault: IndexName
@@ -432,7 +433,7 @@ func (f *File) update(edit func(*vaultIndex) error) error {
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return fmt.Errorf("create vault directory: %w", err)
 	}
-	fl := flock.New(f.lockPath, flock.SetPermissions(0o600))
+	fl := flock.New(f.lockPath, flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 	if err := fl.Lock(); err != nil {
 		return fmt.Errorf("lock vault file: %w", err)
 	}
@@ -547,7 +548,8 @@ func (f *File) newHeader() fileHeader {
 // readPrivate reads a vault file of at most limit bytes, refusing one other
 // users can access. A missing file is an error wrapping fs.ErrNotExist.
 func readPrivate(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
+	// A symlink in a vault file's place is refused, not followed.
+	fh, err := os.OpenFile(path, os.O_RDONLY|statedir.NoFollow, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/credhelper"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // ErrCredentialsNotFound is the protocol's "nothing for this registry";
@@ -58,7 +59,7 @@ type Helper struct {
 func (h *Helper) Serve(ctx context.Context, action string, in io.Reader, out io.Writer) error {
 	err := h.serve(ctx, action, in, out)
 	if err != nil {
-		fmt.Fprintln(out, oneLine(err.Error()))
+		fmt.Fprintln(out, termtext.Line(err.Error()))
 	}
 	return err
 }
@@ -176,13 +177,4 @@ func cut(s string) string {
 		return string(r[:60]) + "…"
 	}
 	return s
-}
-
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }
