@@ -12,6 +12,7 @@ import (
 
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 )
 
@@ -54,6 +55,12 @@ func TestAdversarialProvider(t *testing.T) {
 		{"RFC 9207 iss missing though advertised", func(op *oidctest.OP) { op.AdvertiseIss = true }, "", []string{"different issuer", "missing"}, ""},
 		{"token response without access token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "access_token") } }, "", []string{"token response is not usable", "no access token"}, ""},
 		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }, "", []string{"token response is not usable", "DPoP"}, ""},
+		{"access token with terminal escapes", func(op *oidctest.OP) {
+			op.TokenBody = func(b map[string]any) { b["access_token"] = "at\x1b]0;pwned\x07\x1b[2J" }
+		}, "", []string{"token response is not usable", "access token holds characters"}, ""},
+		{"refresh token with a newline", func(op *oidctest.OP) {
+			op.TokenBody = func(b map[string]any) { b["refresh_token"] = "rt\nexport EVIL=1" }
+		}, "", []string{"token response is not usable", "refresh token holds characters"}, ""},
 		{"oversized token response", func(op *oidctest.OP) { op.Oversize = "/token" }, "", []string{"larger than 512 KiB"}, ""},
 		{"oversized userinfo", func(op *oidctest.OP) { op.Oversize = "/userinfo" }, "", []string{"userinfo", "larger than 512 KiB"}, ""},
 		{"oversized JWKS", func(op *oidctest.OP) { op.Oversize = "/jwks" }, "", []string{"ID token failed verification", "larger than 512 KiB"}, ""},
@@ -86,7 +93,7 @@ func TestAdversarialProvider(t *testing.T) {
 // control characters.
 func TestAdversarialErrorRedirect(t *testing.T) {
 	op := oidctest.New(t)
-	op.DenyWith = "<script>alert(1)</script>\x1b[2J\x1b]0;pwned\x07 The user said no"
+	op.DenyWith = "<script>alert(1)</script>\x1b[2J\x1b]0;pwned\x07\u009b2J\u202e The user\u200b said no"
 	r, res := loginAgainst(t, op, "")
 	refused(t, r, res, 1, op, "access_denied", "The user said no", "allow access at the provider")
 	page := r.botPage()
@@ -106,6 +113,9 @@ func loginAgainst(t *testing.T, op *oidctest.OP, timeout string) (*run, result) 
 	r.config(fmt.Sprintf("[providers.evil]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", op.Issuer(), oidctest.ClientID))
 	return r, r.exec("login", "evil", "--timeout", timeout)
 }
+
+// startURL is the one-time loopback link the sign-in chatter shows.
+var startURL = regexp.MustCompile(`^  http://127\.0\.0\.1:\d+/start/[A-Za-z0-9_-]{43}$`)
 
 // goDump matches what a Go error or value dump looks like, never a
 // sentence for a person.
@@ -129,7 +139,7 @@ func refused(t *testing.T, r *run, res result, code int, op *oidctest.OP, words 
 		t.Errorf("the last line of stderr is not the error sentence: %q\nstderr:\n%s", last, res.stderr)
 	}
 	for _, l := range lines[:len(lines)-1] {
-		chatter := l == "" || strings.HasPrefix(l, "Opening the sign-in page in your browser") || strings.HasPrefix(l, "  "+op.Issuer()+"/authorize?")
+		chatter := l == "" || strings.HasPrefix(l, "Opening the sign-in page in your browser") || startURL.MatchString(l)
 		if !chatter {
 			t.Errorf("stderr has a line that is neither the sign-in chatter nor the sentence: %q", l)
 		}
@@ -142,11 +152,8 @@ func refused(t *testing.T, r *run, res result, code int, op *oidctest.OP, words 
 	if m := goDump.FindString(last); m != "" {
 		t.Errorf("the sentence reads like a Go error dump (%q): %q", m, last)
 	}
-	for _, c := range res.stderr {
-		if (c < 0x20 && c != '\n') || c == 0x7f || (c >= 0x80 && c < 0xa0) {
-			t.Errorf("stderr holds control character %U: %q", c, res.stderr)
-			break
-		}
+	if c, ok := hiddenRune(res.stderr); ok {
+		t.Errorf("stderr holds control or invisible character %U: %q", c, res.stderr)
 	}
 	secrets := []string{op.AccessToken, op.RefreshToken}
 	for _, id := range op.IssuedIDTokens() {
@@ -161,6 +168,18 @@ func refused(t *testing.T, r *run, res result, code int, op *oidctest.OP, words 
 		}
 	}
 	nothingStored(t, r)
+}
+
+// hiddenRune finds a character that must never reach a terminal from
+// outside text (termtext.Hidden: C0, C1, bidi controls, zero-width and
+// other invisible formatting characters); newlines are the output's own.
+func hiddenRune(s string) (rune, bool) {
+	for _, c := range s {
+		if c != '\n' && termtext.Hidden(c) {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 // nothingStored: no account in status --json, no file naming one, an
@@ -181,7 +200,7 @@ func nothingStored(t *testing.T, r *run) {
 // TestAdversarialLocalAttacker: another program on this machine races the
 // provider to the loopback listener. $BROWSER is a script that first
 // attacks (forged callbacks with a guessed or missing state, a forged code
-// with the genuine state but a foreign Host header as in DNS rebinding, a
+// with a foreign Host header as in DNS rebinding, a
 // connection that opens and never sends a byte, held open throughout) and
 // then hands the URL to the bot. The genuine sign-in must still succeed.
 func TestAdversarialLocalAttacker(t *testing.T) {
@@ -196,8 +215,9 @@ func TestAdversarialLocalAttacker(t *testing.T) {
 set -u
 url="$1"
 out=` + out + `
-port=$(printf '%s' "$url" | sed -n 's/.*redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\([0-9]*\)%2F.*/\1/p')
-state=$(printf '%s' "$url" | sed -n 's/.*[?&]state=\([^&]*\).*/\1/p')
+port=$(printf '%s' "$url" | sed -n 's|^http://127\.0\.0\.1:\([0-9]*\)/start/.*|\1|p')
+# The state is on no command line: the attacker has to guess it.
+state=guessed
 # The silent connection: fd 3 stays open in the bot after exec.
 exec 3<>"/dev/tcp/127.0.0.1/$port" && echo open > "$out/idle"
 forge() {
@@ -206,11 +226,11 @@ forge() {
 	cat <&4 > "$out/$1"
 	exec 4<&-
 }
-forge wrong-state "/callback?code=forged&state=guessed" "127.0.0.1:$port"
-forge missing-state "/callback?code=forged" "127.0.0.1:$port"
-forge forged-error "/callback?error=access_denied&error_description=owned&state=guessed" "127.0.0.1:$port"
-forge foreign-host "/callback?code=forged&state=$state" "evil.example:$port"
-forge localhost-host "/callback?code=forged&state=$state" "localhost:$port"
+forge wrong-state "/callback/local?code=forged&state=guessed" "127.0.0.1:$port"
+forge missing-state "/callback/local?code=forged" "127.0.0.1:$port"
+forge forged-error "/callback/local?error=access_denied&error_description=owned&state=guessed" "127.0.0.1:$port"
+forge foreign-host "/callback/local?code=forged&state=$state" "evil.example:$port"
+forge localhost-host "/callback/local?code=forged&state=$state" "localhost:$port"
 forge favicon "/favicon.ico" "127.0.0.1:$port"
 exec "$REAL_BROWSER" "$url"
 `
@@ -242,6 +262,9 @@ exec "$REAL_BROWSER" "$url"
 		}
 		if strings.Contains(string(b), "Signed in") {
 			t.Errorf("%s: the forged request got the success page", name)
+		}
+		if strings.HasSuffix(name, "-host") && !strings.Contains(string(b), "different host") {
+			t.Errorf("%s: refused for another reason than its Host header:\n%s", name, b)
 		}
 	}
 	s := r.status(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/color"
 	"image/png"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -54,8 +55,8 @@ func TestChromiumDemoAllow(t *testing.T) {
 	br.do(t, "allow", chromedp.Click(chromedp.CSS(`button[value=allow]`)))
 	br.landed(t, ".mark.ok")
 	loc := read(t, br, chromedp.Location())
-	if u, err := url.Parse(loc); err != nil || u.Hostname() != "127.0.0.1" || u.Path != "/callback" {
-		t.Errorf("success page at %q, want authcli's loopback /callback", loc)
+	if u, err := url.Parse(loc); err != nil || u.Hostname() != "127.0.0.1" || u.Path != "/callback/demo" {
+		t.Errorf("success page at %q, want authcli's loopback /callback/demo", loc)
 	}
 	if got := read(t, br, chromedp.Text(chromedp.CSS("h1"))); got != "You are signed in" {
 		t.Errorf("success heading %q", got)
@@ -116,7 +117,7 @@ func TestChromiumHostileErrorDescription(t *testing.T) {
 	requireChromium(t)
 	r := newRun(t)
 	cli := startWithLauncher(t, r, "demo", "--timeout", "60s")
-	authURL := cli.waitForURL(t)
+	authURL := followStart(t, cli.waitForURL(t))
 	au, err := url.Parse(authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +247,24 @@ func (c *cliRun) wait(t *testing.T) result {
 		t.Fatalf("authcli did not exit within %s after the browser finished", stepTimeout)
 		return result{}
 	}
+}
+
+// followStart opens authcli's one-time start link without following its
+// redirect and returns the authorization URL it leads to (the link is then
+// spent, so the test's browser does not open it).
+func followStart(t *testing.T, start string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		t.Fatalf("the start link %s answered %d without a redirect", start, resp.StatusCode)
+	}
+	return loc.String()
 }
 
 // authCode is the code parameter of the callback URL the browser landed on.

@@ -105,7 +105,7 @@ func TestLoginExternalProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d/", ln.Addr().(*net.TCPAddr).Port)
-	storage.RegisterClients(storage.NativeClient("native", "http://127.0.0.1/callback"))
+	storage.RegisterClients(storage.NativeClient("native", "http://127.0.0.1/callback/zitadel"))
 	router := exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -146,14 +146,15 @@ func TestListenerOnLoopbackOnly(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for port == "" && time.Now().Before(deadline) {
 		if b, err := os.ReadFile(urlFile); err == nil {
-			if m := regexp.MustCompile(`redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A(\d+)`).FindStringSubmatch(string(b)); m != nil {
+			// The browser gets the listener's one-time start link.
+			if m := regexp.MustCompile(`^http://127\.0\.0\.1:(\d+)/start/`).FindStringSubmatch(string(b)); m != nil {
 				port = m[1]
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if port == "" {
-		t.Fatal("no authorization URL with a 127.0.0.1 redirect was handed to $BROWSER")
+		t.Fatal("no 127.0.0.1 start link was handed to $BROWSER")
 	}
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 2*time.Second)
 	if err != nil {

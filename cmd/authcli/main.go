@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/authcli/authcli/internal/cli"
+	"github.com/authcli/authcli/internal/nodump"
 )
 
 // Stamped by goreleaser through -ldflags "-X main.version=…".
@@ -20,6 +21,17 @@ var (
 // afford one, and each command that has something to finish watches for
 // signals itself (cli.Run).
 func main() {
-	code := cli.Run(context.Background(), cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
+	// Before anything reads the vault key or a token. Failing is not fatal:
+	// some sandboxes forbid prctl, and refusing to run there helps nobody.
+	_ = nodump.Apply()
+	env := cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date})
+	var code int
+	// One binary: installed as docker-credential-authcli (a link), it is
+	// docker's credential helper.
+	if cli.IsDockerCredentialHelper(os.Args[0]) {
+		code = cli.RunDockerCredential(context.Background(), env, os.Args[1:])
+	} else {
+		code = cli.Run(context.Background(), env, os.Args[1:])
+	}
 	os.Exit(code)
 }

@@ -74,10 +74,11 @@ func browse(start string, fields url.Values) (string, error) {
 	}
 }
 
-// isCallback: authcli's listener is the only loopback page with that path.
+// isCallback: authcli's listener is the only loopback page under /callback
+// (its own /callback/NAME, or another path it refuses).
 func isCallback(u *url.URL) bool {
 	ip := net.ParseIP(u.Hostname())
-	return (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())) && strings.HasSuffix(u.Path, "/callback")
+	return (u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())) && (u.Path == "/callback" || strings.HasPrefix(u.Path, "/callback/"))
 }
 
 // submitFirstForm builds the request a person would send by filling the

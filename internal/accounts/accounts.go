@@ -83,17 +83,6 @@ type Profile struct {
 	Claims        map[string]any
 }
 
-// clean drops control characters from provider-supplied display text so
-// nothing stored can drive a terminal when printed.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
 // Identity is one user at one provider. Its tokens are in the vault under
 // Key(); the fields here describe them without revealing them. Claims read
 // back from the store hold numbers as json.Number, exactly as written.

@@ -506,16 +506,16 @@ func newIdentity(in SignIn, now time.Time) Identity {
 	return Identity{
 		Provider:      in.Provider,
 		Subject:       p.Subject,
-		Email:         clean(p.Email),
+		Email:         boundedLine(p.Email, MaxEmailBytes),
 		EmailVerified: p.EmailVerified,
-		Name:          clean(p.Name),
-		AvatarURL:     clean(p.AvatarURL),
+		Name:          displayName(p.Name),
+		AvatarURL:     boundedLine(p.AvatarURL, MaxAvatarURLBytes),
 		LinkedAt:      now,
 		LastUsedAt:    now,
 		Scopes:        slices.Clone(in.Scopes),
 		TokenExpiry:   in.TokenExpiry.UTC(),
 		Refreshable:   in.Refreshable,
-		Claims:        maps.Clone(p.Claims),
+		Claims:        capClaims(p.Claims),
 	}
 }
 
@@ -524,16 +524,16 @@ func newIdentity(in SignIn, now time.Time) Identity {
 func refresh(id *Identity, in SignIn, now time.Time) {
 	p := in.Profile
 	if p.Email != "" {
-		id.Email, id.EmailVerified = clean(p.Email), p.EmailVerified
+		id.Email, id.EmailVerified = boundedLine(p.Email, MaxEmailBytes), p.EmailVerified
 	}
 	if p.Name != "" {
-		id.Name = clean(p.Name)
+		id.Name = displayName(p.Name)
 	}
 	if p.AvatarURL != "" {
-		id.AvatarURL = clean(p.AvatarURL)
+		id.AvatarURL = boundedLine(p.AvatarURL, MaxAvatarURLBytes)
 	}
 	if p.Claims != nil {
-		id.Claims = maps.Clone(p.Claims)
+		id.Claims = capClaims(p.Claims)
 	}
 	if len(in.Scopes) > 0 {
 		id.Scopes = slices.Clone(in.Scopes)

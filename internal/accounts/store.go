@@ -16,6 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/authcli/authcli/internal/atomicfile"
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // FileName is the store's file inside the state directory; the lock file is
@@ -32,7 +33,9 @@ const (
 // Store is accounts.json in a state directory. Readers never lock: every
 // write replaces the file with rename, so a reader sees the old or the new
 // state whole. Writers serialise on a lock file beside it, across processes
-// and across goroutines sharing the Store.
+// and across goroutines sharing the Store. Each write also refreshes a
+// small lookup index (IndexName) so that Lookup, on every `authcli token`,
+// need not parse every account.
 type Store struct {
 	dir  string
 	path string
@@ -52,7 +55,7 @@ func (s *Store) Path() string { return s.path }
 // not parse or breaks the invariants is an ErrCorrupt error naming the file,
 // never an empty state (which would lose every account on the next write).
 func (s *Store) Load() (*State, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := readNoFollow(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{Version: SchemaVersion}, nil
 	}
@@ -65,6 +68,17 @@ func (s *Store) Load() (*State, error) {
 			msg: fmt.Sprintf("accounts store %s is unusable (%v); repair it or move it aside", s.path, err)}
 	}
 	return st, nil
+}
+
+// readNoFollow reads path, refusing a symlink in its place: another user
+// must not choose what authcli takes for its accounts.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|statedir.NoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // Update changes the state under the lock: it takes the lock, re-reads the
@@ -91,7 +105,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	l := flock.New(s.path+".lock", flock.SetPermissions(0o600))
+	l := flock.New(s.path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 	if err := lock(l); err != nil {
 		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
 	}
@@ -112,15 +126,18 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}
+	s.writeIndex(st)
 	return nil
 }
 
 // removeStaleTemps deletes temp files of writers that died mid-write. Only
 // called under the lock, when no live writer can own one.
 func (s *Store) removeStaleTemps() {
-	matches, _ := filepath.Glob(filepath.Join(s.dir, tempPattern))
-	for _, m := range matches {
-		_ = os.Remove(m)
+	for _, pattern := range []string{tempPattern, indexTempPattern} {
+		matches, _ := filepath.Glob(filepath.Join(s.dir, pattern))
+		for _, m := range matches {
+			_ = os.Remove(m)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type demoOptions struct {
@@ -163,7 +164,7 @@ func checkDemoUser(user string) error {
 		}
 		names = append(names, u.Email)
 	}
-	return usageErrorf("the demo provider has no user %q; choose one of %s with --user", oneLine(user), strings.Join(names, ", "))
+	return usageErrorf("the demo provider has no user %q; choose one of %s with --user", termtext.Line(user), strings.Join(names, ", "))
 }
 
 func demoWho(user string) string {
@@ -199,7 +200,7 @@ client_id = %q
 trust_email_verified = true
 `, idp.Issuer(), devidp.DemoClientID)
 	if approveAs != "" {
-		fmt.Fprintf(env.Err, "Every device code is approved at once as %s (--user), for machines where nobody can open the page.\n", oneLine(approveAs))
+		fmt.Fprintf(env.Err, "Every device code is approved at once as %s (--user), for machines where nobody can open the page.\n", termtext.Line(approveAs))
 	}
 	fmt.Fprintln(env.Err, "Serving until Ctrl-C. Its tokens and keys vanish when it stops, so identities signed in to it will need a new sign-in.")
 	<-ctx.Done()

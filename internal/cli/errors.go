@@ -10,6 +10,7 @@ import (
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -150,7 +151,7 @@ func forSubject(subject string) string {
 	if subject == "" {
 		return ""
 	}
-	return " with subject " + oneLine(subject)
+	return " with subject " + termtext.Line(subject)
 }
 
 func isVaultError(err error) bool {

@@ -30,7 +30,8 @@ func newExecCmd(env *Env, g *globalOptions) *cobra.Command {
 		Short: "Run a command with a fresh access token in its environment",
 		Long: `Runs COMMAND with a fresh access token in the environment variable VAR
 (default AUTHCLI_ACCESS_TOKEN), never in its arguments, and exits with the
-command's exit code.`,
+command's exit code (128+N when a signal N ended it). SIGINT, SIGTERM,
+SIGHUP and SIGQUIT sent to authcli are passed on to the command.`,
 		Example: "  authcli exec --provider corp -- terraform plan\n  authcli exec --env GITHUB_TOKEN --provider github -- gh repo list",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,11 +59,25 @@ func runExec(ctx context.Context, env *Env, opts *execOptions, args []string) er
 	cmd := exec.Command(path, args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = env.In, env.Out, env.Err
 	cmd.Env = append(vault.WithoutSecrets(os.Environ()), opts.EnvVar+"="+rec.AccessToken)
-	err = cmd.Run()
+	// Caught before the start so that none arrives in between unforwarded:
+	// `docker stop` and systemd end a service by signalling authcli, and
+	// the command it runs must hear it.
+	attach, stop := forwardSignals()
+	err = cmd.Start()
+	if err == nil {
+		attach(cmd.Process)
+		err = cmd.Wait()
+	}
+	stop()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		// The child's exit code is ours; it already said what went wrong.
-		return &exitError{code: ee.ExitCode(), err: err}
+		// A child killed by signal N exits 128+N, as shells report it.
+		code := ee.ExitCode()
+		if n, ok := killedBy(ee.ProcessState); ok {
+			code = 128 + n
+		}
+		return &exitError{code: code, err: err}
 	}
 	if err != nil {
 		return &exitError{code: ExitFailure, err: err, msg: "cannot run " + args[0] + ": " + sentence(err)}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type loginOptions struct {
@@ -77,31 +78,31 @@ func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, li
 // printSignedIn writes the human summary of a sign-in. Never a token.
 func printSignedIn(w io.Writer, providerName string, res *flow.Result, now time.Time) {
 	p := res.Profile
-	who := oneLine(p.Name)
+	who := termtext.Line(p.Name)
 	if p.Email != "" {
 		if who != "" {
-			who += " <" + oneLine(p.Email) + ">"
+			who += " <" + termtext.Line(p.Email) + ">"
 		} else {
-			who = oneLine(p.Email)
+			who = termtext.Line(p.Email)
 		}
 	}
 	if who == "" {
-		who = "subject " + oneLine(p.Subject)
+		who = "subject " + termtext.Line(p.Subject)
 	}
-	fmt.Fprintf(w, "Signed in to %s as %s.\n", providerName, who)
-	fmt.Fprintf(w, "  subject:  %s\n", oneLine(p.Subject))
+	fmt.Fprintf(w, "Signed in to %s as %s.\n", termtext.Line(providerName), who)
+	fmt.Fprintf(w, "  subject:  %s\n", termtext.Line(p.Subject))
 	if p.Email != "" {
 		verified := "not verified"
 		if p.EmailVerified {
 			verified = "verified"
 		}
-		fmt.Fprintf(w, "  email:    %s (%s)\n", oneLine(p.Email), verified)
+		fmt.Fprintf(w, "  email:    %s (%s)\n", termtext.Line(p.Email), verified)
 	}
 	if p.AvatarURL != "" {
-		fmt.Fprintf(w, "  avatar:   %s\n", oneLine(p.AvatarURL))
+		fmt.Fprintf(w, "  avatar:   %s\n", termtext.Line(p.AvatarURL))
 	}
 	if len(res.Scopes) > 0 {
-		fmt.Fprintf(w, "  scopes:   %s\n", oneLine(strings.Join(res.Scopes, " ")))
+		fmt.Fprintf(w, "  scopes:   %s\n", termtext.Line(strings.Join(res.Scopes, " ")))
 	}
 	if exp := res.Token.Expiry; !exp.IsZero() {
 		fmt.Fprintf(w, "  expires:  %s (in %s)\n", exp.UTC().Format(time.RFC3339), exp.Sub(now).Round(time.Second))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/auth"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type logoutOptions struct {
@@ -53,7 +54,7 @@ func runLogout(ctx context.Context, env *Env, opts *logoutOptions) error {
 		return err
 	}
 	for _, id := range ids {
-		fmt.Fprintf(env.Err, "Logged out of %s (%s).\n", id.Provider, oneLine(orSubject(id)))
+		fmt.Fprintf(env.Err, "Logged out of %s (%s).\n", id.Provider, termtext.Line(orSubject(id)))
 	}
 	warnRevocation(env, err)
 	return nil

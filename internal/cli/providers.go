@@ -14,6 +14,7 @@ import (
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // discoveryWait bounds how long `providers` waits for an issuer's discovery
@@ -47,6 +48,9 @@ type providerInfo struct {
 	Grants      []string `json:"grants"`
 	Ready       bool     `json:"ready"`
 	Problem     string   `json:"problem"`
+	// RedirectURI is what to register with the provider: each provider
+	// has its own (/callback/NAME by default).
+	RedirectURI string `json:"redirect_uri,omitempty"`
 }
 
 func newProvidersCmd(env *Env, g *globalOptions) *cobra.Command {
@@ -81,7 +85,7 @@ func runProviders(env *Env, opts *providersOptions) error {
 			infos = append(infos, providerInfo{Name: name, DisplayName: name, Grants: []string{}, Problem: sentence(err)})
 			continue
 		}
-		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc)}
+		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc), RedirectURI: pc.RegisteredRedirect()}
 		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
 		if info.Ready && pc.Kind == config.KindOIDC && !slices.Contains(info.Grants, provider.GrantDeviceCode) {
@@ -102,9 +106,12 @@ func runProviders(env *Env, opts *providersOptions) error {
 	if opts.JSON {
 		enc := json.NewEncoder(env.Out)
 		enc.SetIndent("", "  ")
+		git, docker := routeInfos(cfg)
 		return enc.Encode(struct {
 			Providers []providerInfo `json:"providers"`
-		}{infos})
+			Git       []routeInfo    `json:"git"`
+			Docker    []routeInfo    `json:"docker"`
+		}{infos, git, docker})
 	}
 	if len(infos) == 0 {
 		fmt.Fprintf(env.Err, "No providers in %s; add a [providers.NAME] table (see README).\n", cfg.Path)
@@ -125,7 +132,10 @@ func runProviders(env *Env, opts *providersOptions) error {
 		if kind == "" {
 			kind = "-"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, oneLine(i.DisplayName), kind, ready)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", i.Name, def, termtext.Line(i.DisplayName), kind, ready)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRoutes(env.Out, cfg)
 }

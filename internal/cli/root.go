@@ -212,6 +212,10 @@ Try it offline first: authcli demo`,
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
 		newRefreshWorkerCmd(env, g),
+		newGitCredentialCmd(env, g),
+		newSetupGitCmd(env, g),
+		newSetupKubectlCmd(env, g),
+		newSetupDockerCmd(env, g),
 	)
 	for _, c := range root.Commands() {
 		addSharedFlags(c, g, sharedFlags[c.Name()])
@@ -234,6 +238,12 @@ var sharedFlags = map[string][]string{
 	"logout":   {"account"},
 	"token":    {"account"},
 	"exec":     {"account"},
+	// The credential helpers and what sets them up: the account whose
+	// identity a route uses.
+	"git-credential": {"account"},
+	"setup-git":      {"account"},
+	"setup-docker":   {"account"},
+	"setup-kubectl":  {"account"},
 }
 
 func addSharedFlags(c *cobra.Command, g *globalOptions, names []string) {
@@ -385,15 +395,4 @@ func (env *Env) now() time.Time {
 		return env.Now()
 	}
 	return time.Now()
-}
-
-// oneLine strips what could break a terminal line from text that came from a
-// provider (names, emails).
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }

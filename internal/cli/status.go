@@ -10,6 +10,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -83,7 +84,7 @@ func runStatus(env *Env, opts *statusOptions) error {
 			if vaultErr != nil {
 				health = "tokens unreadable: the token vault cannot be used"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, oneLine(orSubject(id)), health)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", id.Provider, termtext.Line(orSubject(id)), health)
 		}
 	}
 	if err := tw.Flush(); err != nil {

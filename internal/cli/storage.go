@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -47,7 +48,7 @@ func confirmLink(env *Env, g *globalOptions) tokens.Confirm {
 		if who == "" {
 			who = in.Profile.Subject
 		}
-		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", in.Provider, oneLine(who), r.Account)
+		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", in.Provider, termtext.Line(who), r.Account)
 		if r.Candidate == r.Account {
 			fmt.Fprint(env.Err, " by its verified email")
 		}

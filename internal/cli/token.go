@@ -51,7 +51,7 @@ refresh token.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.IDToken, "id-token", false, "print the ID token instead of the access token")
-	f.StringVar(&opts.Format, "format", "raw", "output: raw, json or env")
+	f.StringVar(&opts.Format, "format", "raw", "output: raw, json, env or exec-credential (kubectl)")
 	f.DurationVar(&opts.MinTTL, "min-ttl", 60*time.Second, "refresh first when the token expires within this")
 	f.StringVar(&opts.Subject, "subject", "", "subject of the identity, when the account has several of that provider")
 	return cmd
@@ -60,8 +60,10 @@ refresh token.`,
 func runToken(ctx context.Context, env *Env, opts *tokenOptions) error {
 	switch opts.Format {
 	case "raw", "json", "env":
+	case formatExecCredential:
+		return runTokenExecCredential(ctx, env, opts)
 	default:
-		return usageErrorf("--format must be raw, json or env, not %q", opts.Format)
+		return usageErrorf("--format must be raw, json, env or exec-credential, not %q", opts.Format)
 	}
 	if opts.MinTTL < 0 {
 		return usageErrorf("--min-ttl cannot be negative")

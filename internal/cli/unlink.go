@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/spf13/cobra"
 )
 
@@ -45,7 +46,7 @@ func runUnlink(ctx context.Context, env *Env, opts *unlinkOptions) error {
 	if who == "" {
 		who = id.Subject
 	}
-	fmt.Fprintf(env.Err, "Unlinked the %s identity %s; its local tokens were deleted.\n", id.Provider, oneLine(who))
+	fmt.Fprintf(env.Err, "Unlinked the %s identity %s; its local tokens were deleted.\n", id.Provider, termtext.Line(who))
 	warnRevocation(env, err)
 	return nil
 }

@@ -30,13 +30,23 @@ const (
 // Redirect defaults, applied when the file leaves them out.
 const (
 	DefaultRedirectHost = "127.0.0.1"
-	DefaultRedirectPath = "/callback"
+	// DefaultRedirectPathPrefix is followed by the provider's name: each
+	// provider gets a redirect URI of its own (RFC 9700 §4.4.2), so one
+	// provider's authorization response can never be taken for another's.
+	DefaultRedirectPathPrefix = "/callback/"
+	// LegacyRedirectPath is what every provider shared before per-provider
+	// paths; the listener explains the change when a browser arrives there.
+	LegacyRedirectPath = "/callback"
 	// DefaultMicrosoftTenant lets any Entra ID or personal account sign in.
 	DefaultMicrosoftTenant = "common"
 	// DefaultSubjectClaim is where an oauth2 provider's user ID is looked up in
 	// the userinfo response when claims.subject is not set.
 	DefaultSubjectClaim = "sub"
 )
+
+// DefaultRedirectPath is the redirect path of the provider called name
+// when its table sets none: /callback/NAME.
+func DefaultRedirectPath(name string) string { return DefaultRedirectPathPrefix + name }
 
 // presetNames maps each preset kind to the name users know it by.
 var presetNames = map[string]string{
@@ -74,6 +84,10 @@ type File struct {
 	// issuer). One half-configured provider does not make the others
 	// unusable: Provider(NAME) returns the problem when that one is asked for.
 	Problems map[string]*Error
+	// Git and Docker are the credential-helper tables ([git."HOST"],
+	// [docker."HOST"]) by normalised host; see Route.
+	Git    map[string]Route
+	Docker map[string]Route
 }
 
 // Err returns the earliest problem of any provider table, or nil: for
@@ -115,13 +129,17 @@ type Provider struct {
 
 	RedirectHost string // "127.0.0.1" or "localhost"
 	RedirectPort int    // 0 means an ephemeral port
-	RedirectPath string // starts with "/"
+	RedirectPath string // starts with "/"; DefaultRedirectPath(Name) unless set
 	RedirectURI  string // optional HTTPS relay URI, for providers that refuse loopback (Apple)
 
 	// TrustEmailVerified lets a verified email from this provider suggest a
 	// link to an existing account (after confirmation).
 	TrustEmailVerified bool
-	Grant              string // GrantAuthorizationCode or GrantClientCredentials
+	// RequireIss makes authcli refuse an authorization response without
+	// the RFC 9207 iss parameter, whatever discovery says. Only providers
+	// that require it may share a redirect URI (see checkSharedRedirects).
+	RequireIss bool
+	Grant      string // GrantAuthorizationCode or GrantClientCredentials
 	// AuthParams are extra authorization request parameters; the ones authcli
 	// sets itself (state, PKCE, redirect_uri, …) are refused at load time.
 	AuthParams map[string]string

@@ -38,13 +38,13 @@ func TestParseCLIExample(t *testing.T) {
 		"github": {
 			Name: "github", Kind: KindGitHub, DisplayName: "GitHub",
 			ClientID: "Iv1.0123456789", ClientSecret: secretValue,
-			RedirectHost: "127.0.0.1", RedirectPath: "/callback", Grant: GrantAuthorizationCode,
+			RedirectHost: "127.0.0.1", RedirectPath: "/callback/github", Grant: GrantAuthorizationCode,
 		},
 		"corp": {
 			Name: "corp", Kind: KindOIDC, DisplayName: "Corp SSO",
 			Issuer: "https://login.corp.example", ClientID: "authcli",
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},
-			RedirectHost: "127.0.0.1", RedirectPath: "/callback", Grant: GrantAuthorizationCode,
+			RedirectHost: "127.0.0.1", RedirectPath: "/callback/corp", Grant: GrantAuthorizationCode,
 			TrustEmailVerified: true,
 		},
 	}
@@ -65,7 +65,7 @@ func TestDefaults(t *testing.T) {
 			eq(t, "Kind", p.Kind, KindGoogle)
 			eq(t, "DisplayName", p.DisplayName, "Google")
 			eq(t, "RedirectHost", p.RedirectHost, "127.0.0.1")
-			eq(t, "RedirectPath", p.RedirectPath, "/callback")
+			eq(t, "RedirectPath", p.RedirectPath, "/callback/google")
 			eq(t, "Grant", p.Grant, "authorization_code")
 			eq(t, "RedirectPort", p.RedirectPort, 0)
 			if p.Scopes != nil || p.AuthParams != nil || p.Claims != (Claims{}) || p.TrustEmailVerified {

@@ -1,6 +1,8 @@
 // Package config loads and validates the authcli config file, a TOML document
-// with a `default_provider` and one `[providers.NAME]` table per identity
-// provider.
+// with a `default_provider`, one `[providers.NAME]` table per identity
+// provider, and the credential-helper tables `[git."HOST"]` and
+// `[docker."HOST"]` that say which provider's token answers git and docker
+// for which host (see Route; LoadRoutes reads only those, for the helpers).
 //
 // Decoding is strict: a key the package does not know is an error that names
 // the key path and its line, and suggests the closest known key, because a

@@ -33,7 +33,7 @@ client_id = "authcli"
 	_, err = config.Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nisuer = \"https://login.corp.example\"\n"), nil)
 	fmt.Println(err)
 	// Output:
-	// [corp github] corp oidc 127.0.0.1/callback
+	// [corp github] corp oidc 127.0.0.1/callback/corp
 	// GitHub true
 	// config config.toml:3: providers.corp.isuer: unknown key; did you mean issuer?
 }

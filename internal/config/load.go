@@ -85,7 +85,18 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 			f.Providers[name] = p
 		}
 	}
+	v.sharedRedirects(f)
 	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
+	kinds := make(map[string]string, len(raw.Providers))
+	for name, p := range raw.Providers {
+		if p == nil {
+			kinds[name] = rawKind(name, nil)
+			continue
+		}
+		kinds[name] = rawKind(name, p.Kind)
+	}
+	routes := v.routes(raw.Git, raw.Docker, kinds)
+	f.Git, f.Docker = routes.Git, routes.Docker
 
 	if len(v.errs) > 0 {
 		return nil, earliest(v.errs)

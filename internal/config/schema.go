@@ -16,6 +16,16 @@ import (
 type rawFile struct {
 	DefaultProvider *string                 `toml:"default_provider"`
 	Providers       map[string]*rawProvider `toml:"providers"`
+	Git             map[string]*rawRoute    `toml:"git"`
+	Docker          map[string]*rawRoute    `toml:"docker"`
+}
+
+// rawRoute is one credential-helper table, [git."HOST"] or [docker."HOST"].
+type rawRoute struct {
+	Provider *string `toml:"provider"`
+	Account  *string `toml:"account"`
+	Username *string `toml:"username"`
+	IDToken  *bool   `toml:"id_token"`
 }
 
 type rawProvider struct {
@@ -36,6 +46,7 @@ type rawProvider struct {
 	RedirectPath       *string           `toml:"redirect_path"`
 	RedirectURI        *string           `toml:"redirect_uri"`
 	TrustEmailVerified *bool             `toml:"trust_email_verified"`
+	RequireIss         *bool             `toml:"require_iss"`
 	Grant              *string           `toml:"grant"`
 	AuthParams         map[string]string `toml:"auth_params"`
 	Claims             *rawClaims        `toml:"claims"`
@@ -167,7 +178,7 @@ func unknownKeyError(file string, line int, path []string) *Error {
 	if s := suggest(path[stop], known); s != "" {
 		problem += "; did you mean " + s + "?"
 	} else if stop == 0 {
-		problem += "; the top level holds only default_provider and [providers.NAME] tables"
+		problem += "; the top level holds only default_provider and [providers.NAME], [git.\"HOST\"] and [docker.\"HOST\"] tables"
 	}
 	return &Error{File: file, Line: line, Key: formatKey(path[:stop+1]), Problem: problem}
 }

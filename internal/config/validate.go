@@ -110,9 +110,10 @@ func (v *validator) provider(name string, raw *rawProvider) *Provider {
 		DeviceAuthURL:      deref(raw.DeviceAuthURL),
 		JWKSURL:            deref(raw.JWKSURL),
 		RedirectHost:       orDefault(raw.RedirectHost, DefaultRedirectHost),
-		RedirectPath:       orDefault(raw.RedirectPath, DefaultRedirectPath),
+		RedirectPath:       orDefault(raw.RedirectPath, DefaultRedirectPath(name)),
 		RedirectURI:        deref(raw.RedirectURI),
 		TrustEmailVerified: raw.TrustEmailVerified != nil && *raw.TrustEmailVerified,
+		RequireIss:         raw.RequireIss != nil && *raw.RequireIss,
 		Grant:              orDefault(raw.Grant, GrantAuthorizationCode),
 		Tenant:             deref(raw.Tenant),
 		TeamID:             deref(raw.TeamID),
@@ -223,6 +224,9 @@ func (v *validator) kindRules(p *Provider, raw *rawProvider, at func(...string) 
 		}
 	}
 
+	if p.RequireIss && (p.Kind == KindOAuth2 || p.Kind == KindGitHub || p.Kind == KindFacebook) {
+		v.fail(at("require_iss"), "applies only to OpenID providers: the iss parameter is compared with the issuer, which kind "+p.Kind+" does not have")
+	}
 	if raw.Claims != nil && p.Kind != KindOAuth2 {
 		v.fail(at("claims"), "applies only to kind oauth2; other kinds read the profile from the ID token or their preset")
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -196,7 +197,7 @@ func TestUnknownKeys(t *testing.T) {
 		{"misspelt claim", oauth2With(`[providers.forge.claims]`, `subjet = "id"`), "providers.forge.claims.subjet", 8, "did you mean subject?", false},
 		{"dotted unknown key", corpWith(`claims.avatar = "pic"`), "providers.corp.claims.avatar", 6, "unknown key", true},
 		{"far from anything", corpWith(`colour = "blue"`), "providers.corp.colour", 6, "unknown key", true},
-		{"provider setting at top level", doc(`client_id = "x"`, `[providers.github]`, `client_id = "c"`), "client_id", 1, "the top level holds only default_provider and [providers.NAME] tables", true},
+		{"provider setting at top level", doc(`client_id = "x"`, `[providers.github]`, `client_id = "c"`), "client_id", 1, "the top level holds only default_provider and [providers.NAME], [git.\"HOST\"] and [docker.\"HOST\"] tables", true},
 		{"provider table at top level", doc(`[github]`, `client_id = "c"`), "github", 1, "the top level holds only", true},
 		{"first of several", corpWith(`colour = "blue"`, `isuer = "x"`), "providers.corp.colour", 6, "unknown key", true},
 		{"unknown subtable", corpWith(`[providers.corp.extra]`, `x = 1`), "providers.corp.extra", 6, "unknown key", true},
@@ -235,5 +236,69 @@ func TestSyntaxErrors(t *testing.T) {
 				t.Error("empty Problem")
 			}
 		})
+	}
+}
+
+// TestSharedRedirects: two providers on one loopback redirect URI are both
+// refused unless both require iss; the default paths never collide.
+func TestSharedRedirects(t *testing.T) {
+	table := func(name, extra string) string {
+		return "[providers." + name + "]\nkind = \"oidc\"\nissuer = \"https://" + name + ".example\"\nclient_id = \"c\"\n" + extra + "\n"
+	}
+	tests := []struct {
+		name    string
+		doc     string
+		refused []string
+	}{
+		{"default paths", table("a", "") + table("b", ""), nil},
+		{"same path", table("a", `redirect_path = "/cb"`) + table("b", `redirect_path = "/cb"`), []string{"a", "b"}},
+		{"one path, other port", table("a", "redirect_path = \"/cb\"\nredirect_port = 1000") + table("b", "redirect_path = \"/cb\"\nredirect_port = 2000"), []string{"a", "b"}},
+		{"same path, other host", table("a", `redirect_path = "/cb"`) + table("b", "redirect_path = \"/cb\"\nredirect_host = \"localhost\""), nil},
+		{"same path, one requires iss", table("a", "redirect_path = \"/cb\"\nrequire_iss = true") + table("b", `redirect_path = "/cb"`), []string{"a", "b"}},
+		{"same path, both require iss", table("a", "redirect_path = \"/cb\"\nrequire_iss = true") + table("b", "redirect_path = \"/cb\"\nrequire_iss = true"), nil},
+		{"b's explicit path is a's default", table("a", "") + table("b", `redirect_path = "/callback/a"`), []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		f, err := Parse("config.toml", []byte(tt.doc), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		for _, name := range []string{"a", "b"} {
+			_, perr := f.Provider(name)
+			refused := slices.Contains(tt.refused, name)
+			if (perr != nil) != refused {
+				t.Errorf("%s: provider %s: err %v, want refused %t", tt.name, name, perr, refused)
+			}
+			if perr != nil && !strings.Contains(perr.Error(), "mix-up") {
+				t.Errorf("%s: %v does not explain the mix-up", tt.name, perr)
+			}
+		}
+	}
+	f, err := Parse("config.toml", []byte("[providers.gh]\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrequire_iss = true\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, perr := f.Provider("gh"); perr == nil || !strings.Contains(perr.Error(), "require_iss") {
+		t.Errorf("require_iss for GitHub, which has no issuer: %v", perr)
+	}
+}
+
+func TestRegisteredRedirect(t *testing.T) {
+	for _, tt := range []struct{ extra, want string }{
+		{"", "http://127.0.0.1/callback/corp"},
+		{"redirect_port = 8085", "http://127.0.0.1:8085/callback/corp"},
+		{"redirect_host = \"localhost\"\nredirect_path = \"/oauth\"", "http://localhost/oauth"},
+	} {
+		f, err := Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nissuer = \"https://corp.example\"\nclient_id = \"c\"\n"+tt.extra+"\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.Provider("corp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.RegisteredRedirect(); got != tt.want {
+			t.Errorf("%q: %s, want %s", tt.extra, got, tt.want)
+		}
 	}
 }

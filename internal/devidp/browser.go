@@ -51,6 +51,16 @@ func PlayBrowser(ctx context.Context, client *http.Client, authURL string, c Cho
 		b.http.Jar = jar
 	}
 
+	// The client may hand the browser a link of its own that redirects to
+	// the provider (authcli's one-time loopback start URL): follow that
+	// first hop like a browser, and make the provider's origin the one
+	// navigate stays inside. The link works once, so it is requested once.
+	start, err = b.firstHop(ctx, start)
+	if err != nil {
+		return err
+	}
+	b.origin = origin(start)
+
 	page, done, err := b.navigate(ctx, http.MethodGet, start, nil)
 	if err != nil || done {
 		return err
@@ -79,6 +89,25 @@ func PlayBrowser(ctx context.Context, client *http.Client, authURL string, c Cho
 		return fmt.Errorf("devidp: play browser: the provider did not send the browser back to the client")
 	}
 	return nil
+}
+
+// firstHop requests start once and returns where its redirect leads, or
+// start itself when it answers without one.
+func (b *browser) firstHop(ctx context.Context, start *url.URL) (*url.URL, error) {
+	resp, err := b.do(ctx, http.MethodGet, start, nil)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBrowserPage))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 300 || resp.StatusCode >= 400 {
+		return start, nil
+	}
+	next, err := resp.Location()
+	if err != nil {
+		return nil, fmt.Errorf("devidp: play browser: redirect without location from %s", start.Path)
+	}
+	return next, nil
 }
 
 type browser struct {

@@ -72,6 +72,10 @@ func (o opClient) RestrictAdditionalAccessTokenScopes() func([]string) []string 
 	return func(scopes []string) []string { return scopes }
 }
 
+// SubPathWildcard ends a registered redirect URI that accepts any one path
+// segment below it ("http://127.0.0.1/callback/*" takes /callback/corp).
+const SubPathWildcard = "*"
+
 // RedirectURIGlobs lets a confidential client's loopback redirect URIs match
 // on any port too (the library does this itself only for native clients):
 // "http://127.0.0.1/cb" becomes a glob matching "http://127.0.0.1:PORT/cb"
@@ -86,7 +90,13 @@ func (o opClient) RedirectURIGlobs() []string {
 		}
 		host := u.Host
 		rest := strings.TrimPrefix(raw, u.Scheme+"://"+host)
-		globs = append(globs, globEscape(u.Scheme+"://"+host+":")+portGlob+globEscape(rest))
+		sub := ""
+		if r, ok := strings.CutSuffix(rest, "/"+SubPathWildcard); ok {
+			// One path segment below the registered path, as GitHub
+			// accepts sub-paths of a callback URL: "*" never crosses "/".
+			rest, sub = r+"/", "*"
+		}
+		globs = append(globs, globEscape(u.Scheme+"://"+host+":")+portGlob+globEscape(rest)+sub)
 	}
 	return globs
 }

@@ -80,7 +80,8 @@ type Options struct {
 	// Users default to DemoUsers().
 	Users []User
 	// Clients default to one public client DemoClientID with the redirect
-	// URIs http://127.0.0.1/callback and http://localhost/callback.
+	// URIs http://127.0.0.1/callback/* and http://localhost/callback/*: any
+	// provider name authcli's config gives it (see SubPathWildcard).
 	Clients []Client
 	// AccessTokenTTL is the lifetime of access and ID tokens, default 1h.
 	AccessTokenTTL time.Duration
@@ -151,7 +152,7 @@ func DemoClient() Client {
 	return Client{
 		ID:           DemoClientID,
 		Name:         "authcli demo",
-		RedirectURIs: []string{"http://127.0.0.1/callback", "http://localhost/callback"},
+		RedirectURIs: []string{"http://127.0.0.1/callback/" + SubPathWildcard, "http://localhost/callback/" + SubPathWildcard},
 	}
 }
 

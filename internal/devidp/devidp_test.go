@@ -53,7 +53,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 	}
 	h := &harness{t: t, srv: srv, provider: provider, http: hc, ctx: ctx, got: make(chan url.Values, 4)}
 	h.callback = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
+		if r.URL.Path != "/callback/demo" {
 			http.NotFound(w, r)
 			return
 		}
@@ -69,7 +69,7 @@ func (h *harness) config(clientID, secret string, scopes ...string) *oauth2.Conf
 		ClientID:     clientID,
 		ClientSecret: secret,
 		Endpoint:     h.provider.Endpoint(),
-		RedirectURL:  h.callback.URL + "/callback",
+		RedirectURL:  h.callback.URL + "/callback/demo",
 		Scopes:       scopes,
 	}
 }
@@ -708,7 +708,7 @@ func TestSigningKeyRotation(t *testing.T) {
 }
 
 func TestConfidentialClientLoopbackPorts(t *testing.T) {
-	h := newHarness(t, Options{Clients: []Client{{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1/callback"}}}})
+	h := newHarness(t, Options{Clients: []Client{{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1/callback/demo"}}}})
 	cfg := h.config("web", "s3cret", "openid")
 	si := h.signIn(cfg, Choice{})
 	if si.idToken.Subject != "ada" {
@@ -788,7 +788,7 @@ func TestDiscoveryAndHostCheck(t *testing.T) {
 func TestLoginPage(t *testing.T) {
 	h := newHarness(t, Options{
 		Users:   []User{{Subject: `x"><script>alert(1)</script>`, Email: "x@example.com", Name: "<b>bold</b>"}},
-		Clients: []Client{{ID: "c", Name: "<i>Evil & Co</i>", RedirectURIs: []string{"http://127.0.0.1/callback"}}},
+		Clients: []Client{{ID: "c", Name: "<i>Evil & Co</i>", RedirectURIs: []string{"http://127.0.0.1/callback/demo"}}},
 	})
 	cfg := h.config("c", "", "openid")
 	resp := h.noRedirects(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -872,8 +872,8 @@ func TestPlayBrowserErrors(t *testing.T) {
 
 func TestIntrospection(t *testing.T) {
 	h := newHarness(t, Options{Clients: []Client{
-		{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1/callback"}},
-		{ID: "other", Secret: "other", RedirectURIs: []string{"http://127.0.0.1/callback"}},
+		{ID: "web", Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1/callback/demo"}},
+		{ID: "other", Secret: "other", RedirectURIs: []string{"http://127.0.0.1/callback/demo"}},
 	}})
 	si := h.signIn(h.config("web", "s3cret", "openid", "email"), Choice{User: "grace"})
 	endpoint, _ := h.discovery()["introspection_endpoint"].(string)
@@ -947,6 +947,34 @@ func TestClientCredentials(t *testing.T) {
 	} {
 		if _, err := bad.Token(ctx); err == nil {
 			t.Errorf("client %q with secret %q got a token", bad.ClientID, bad.ClientSecret)
+		}
+	}
+}
+
+// TestDemoClientSubPaths: the demo client takes /callback/NAME for any one
+// provider name on any loopback port, like GitHub's sub-paths of a
+// registered callback, and nothing wider.
+func TestDemoClientSubPaths(t *testing.T) {
+	h := newHarness(t, Options{})
+	port := strings.TrimPrefix(h.callback.URL, "http://127.0.0.1:")
+	tests := []struct {
+		redirect string
+		ok       bool
+	}{
+		{"http://127.0.0.1:" + port + "/callback/corp", true},
+		{"http://localhost:" + port + "/callback/my-idp_2", true},
+		{"http://127.0.0.1:" + port + "/callback", false},
+		{"http://127.0.0.1:" + port + "/callback/corp/deeper", false},
+		{"http://127.0.0.1:" + port + "/callbackcorp", false},
+		{"http://127.0.0.1:1@evil.example/callback/corp", false},
+		{"http://evil.example/callback/corp", false},
+	}
+	for _, tt := range tests {
+		c := h.config(DemoClientID, "", "openid")
+		c.RedirectURL = tt.redirect
+		resp := h.noRedirects(c.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if accepted := resp.StatusCode == http.StatusFound; accepted != tt.ok {
+			t.Errorf("redirect_uri %q: status %d, accepted %t, want %t", tt.redirect, resp.StatusCode, accepted, tt.ok)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func Example() {
 	ctx = oidc.ClientContext(ctx, httpClient)
 
 	// The client's loopback listener: any port matches the registered
-	// http://127.0.0.1/callback.
+	// http://127.0.0.1/callback/* (any provider name).
 	codes := make(chan string, 1)
 	listener := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		codes <- r.URL.Query().Get("code")
@@ -45,7 +45,7 @@ func Example() {
 	cfg := &oauth2.Config{
 		ClientID:    devidp.DemoClientID,
 		Endpoint:    provider.Endpoint(),
-		RedirectURL: listener.URL + "/callback",
+		RedirectURL: listener.URL + "/callback/demo",
 		Scopes:      []string{oidc.ScopeOpenID, "email", "profile"},
 	}
 	verifier := oauth2.GenerateVerifier()

@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/pkg/browser"
-
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -20,9 +18,13 @@ import (
 var ErrNoBrowser = errors.New("no browser is available on this machine")
 
 // SystemOpener opens URLs the way the user expects: the $BROWSER command
-// when set (the URL replaces %s, or is appended), else the platform opener
-// through pkg/browser. Its chatter goes to w, never to stdout, which belongs
-// to the command's output.
+// when set (the URL replaces %s, or is appended), else the platform's
+// opener (xdg-open, open, rundll32). Its chatter goes to w, never to
+// stdout, which belongs to the command's output.
+//
+// The child is given its environment explicitly, without the vault's
+// secrets; nothing in this process (its environment, a library's
+// package variables) changes while it starts.
 func SystemOpener(getenv func(string) string, w io.Writer) Opener {
 	if w == nil {
 		w = io.Discard
@@ -34,18 +36,25 @@ func SystemOpener(getenv func(string) string, w io.Writer) Opener {
 		if !hasDisplay(getenv) {
 			return ErrNoBrowser
 		}
-		// pkg/browser writes the opener's output to its package-level
-		// writers; point them away from stdout.
-		browser.Stdout, browser.Stderr = w, w
-		// Nor can it be given an environment: hide the vault's secrets from
-		// the opener (and a browser it may start) while it runs.
-		restore := hideSecrets()
-		err := browser.OpenURL(url)
-		restore()
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrNoBrowser, err)
+		name, args := platformOpener(url)
+		if err := startOpener(name, args, w); err != nil {
+			return fmt.Errorf("%w: %s could not start: %v", ErrNoBrowser, name, err)
 		}
 		return nil
+	}
+}
+
+// platformOpener is the command that hands a URL to the desktop's default
+// browser.
+func platformOpener(url string) (string, []string) {
+	switch runtime.GOOS {
+	case "darwin":
+		return "open", []string{url}
+	case "windows":
+		// Not "cmd /c start": cmd would parse & and ^ in the URL.
+		return "rundll32", []string{"url.dll,FileProtocolHandler", url}
+	default:
+		return "xdg-open", []string{url}
 	}
 }
 
@@ -68,8 +77,8 @@ func hasDisplay(getenv func(string) string) bool {
 	}
 }
 
-// runBrowserCommand starts $BROWSER and does not wait for it: a browser
-// may live longer than the sign-in. The process is reaped in the background.
+// runBrowserCommand starts $BROWSER; the URL replaces %s in its words, or
+// is appended.
 func runBrowserCommand(command, url string, w io.Writer) error {
 	fields := strings.Fields(command)
 	substituted := false
@@ -82,30 +91,22 @@ func runBrowserCommand(command, url string, w io.Writer) error {
 	if !substituted {
 		fields = append(fields, url)
 	}
-	cmd := exec.Command(fields[0], fields[1:]...)
-	cmd.Env = vault.WithoutSecrets(os.Environ())
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
+	if err := startOpener(fields[0], fields[1:], w); err != nil {
 		return fmt.Errorf("%w: $BROWSER (%s) could not start: %v", ErrNoBrowser, fields[0], err)
 	}
-	go func() { _ = cmd.Wait() }()
 	return nil
 }
 
-// hideSecrets unsets the vault's variables in this process until restore
-// is called. The vault was opened before the sign-in began, so nothing in
-// authcli reads them meanwhile.
-func hideSecrets() (restore func()) {
-	saved := map[string]string{}
-	for _, name := range []string{vault.EnvVaultKey, vault.EnvVaultPassphrase} {
-		if v, ok := os.LookupEnv(name); ok {
-			saved[name] = v
-			_ = os.Unsetenv(name)
-		}
+// startOpener starts an opener and does not wait for it: a browser may
+// live longer than the sign-in. The process is reaped in the background.
+// Its environment is this process's minus the vault's secrets.
+func startOpener(name string, args []string, w io.Writer) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = vault.WithoutSecrets(os.Environ())
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		return err
 	}
-	return func() {
-		for name, v := range saved {
-			_ = os.Setenv(name, v)
-		}
-	}
+	go func() { _ = cmd.Wait() }()
+	return nil
 }

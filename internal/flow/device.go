@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authcli/authcli/internal/termtext"
 	"golang.org/x/oauth2"
 )
 
@@ -161,7 +162,7 @@ func (d *Device) authorize(ctx context.Context, client *http.Client, conf *oauth
 		return nil, fmt.Errorf("the device authorization request failed: %w", err)
 	}
 	if code := ans.str("error"); code != "" {
-		return nil, &ProviderError{Stage: "device", Code: sanitize(code), Description: ans.str("error_description")}
+		return nil, &ProviderError{Stage: "device", Code: termtext.Short(code), Description: ans.str("error_description")}
 	}
 	if ans.status < 200 || ans.status > 299 {
 		return nil, fmt.Errorf("the device authorization endpoint answered HTTP %d", ans.status)
@@ -236,7 +237,7 @@ func (d *Device) poll(ctx context.Context, client *http.Client, conf *oauth2.Con
 			case code == "expired_token":
 				return nil, ErrDeviceExpired
 			case code != "":
-				return nil, &ProviderError{Stage: "device", Code: sanitize(code), Description: ans.str("error_description")}
+				return nil, &ProviderError{Stage: "device", Code: termtext.Short(code), Description: ans.str("error_description")}
 			case ans.status >= 200 && ans.status <= 299:
 				return ans.token(now()), nil
 			case ans.status == http.StatusTooManyRequests || ans.status >= 500:
@@ -266,13 +267,13 @@ func (d *Device) poll(ctx context.Context, client *http.Client, conf *oauth2.Con
 func (d *Device) prompt(w io.Writer, g *deviceGrant, end time.Time, now func() time.Time) {
 	target := "To sign in"
 	if d.Provider.Name != "" {
-		target += " to " + sanitize(d.Provider.Name)
+		target += " to " + termtext.Short(d.Provider.Name)
 	}
-	code := sanitize(g.userCode)
+	code := termtext.Short(g.userCode)
 	if d.Terminal {
 		code = "\033[1m" + code + "\033[0m"
 	}
-	page := sanitize(g.verificationURI)
+	page := termtext.Short(g.verificationURI)
 	// A page on a loopback address (a provider on this machine, like the
 	// demo's) opens only in a browser here, or through a forwarded port:
 	// "any device" would send the person to a phone that cannot reach it.
@@ -288,7 +289,7 @@ func (d *Device) prompt(w io.Writer, g *deviceGrant, end time.Time, now func() t
 	// The complete link is opened without reading (a QR code is scanned
 	// blindly), so it must be a web page: https, or http on loopback. A
 	// loopback link gets no QR code: no phone can reach it.
-	if complete := sanitize(g.verificationURIComplete); complete != "" && checkURL("verification_uri_complete", complete) == nil {
+	if complete := termtext.Short(g.verificationURIComplete); complete != "" && checkURL("verification_uri_complete", complete) == nil {
 		if qr, ok := renderQR(complete, d.Width); d.Terminal && ok && !local {
 			fmt.Fprintf(w, "Or scan this code, which opens the page with the code filled in:\n\n%s\n", qr)
 		} else {
@@ -400,7 +401,7 @@ func postForm(ctx context.Context, client *http.Client, conf *oauth2.Config, end
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return formAnswer{}, err
+		return formAnswer{}, requestErr(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))

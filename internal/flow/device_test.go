@@ -550,7 +550,7 @@ func TestDevicePolling(t *testing.T) {
 		{name: "expired_token", device: deviceOK, polls: []scriptedAnswer{jsonAnswer(400, `{"error":"expired_token"}`)},
 			want: ErrDeviceExpired, sleeps: secs(3), npolls: 1},
 		{name: "other OAuth error", device: deviceOK, polls: []scriptedAnswer{jsonAnswer(400, `{"error":"invalid_grant","error_description":"bad \u001b[2J code"}`)},
-			text: "the provider refused the device request (invalid_grant: bad  [2J code)", sleeps: secs(3), npolls: 1},
+			text: "the provider refused the device request (invalid_grant: bad [2J code)", sleeps: secs(3), npolls: 1},
 		{name: "errors with HTTP 200, form-encoded (GitHub)", device: deviceOK,
 			polls:  []scriptedAnswer{{status: 200, body: "error=authorization_pending", form: true}, {status: 200, body: "access_token=at-device&token_type=bearer&scope=read%2Cwrite", form: true}},
 			sleeps: secs(3, 3), npolls: 2},
@@ -701,7 +701,7 @@ func TestDevicePromptSanitizes(t *testing.T) {
 		if strings.Contains(out, "javascript") || strings.Contains(out, "Or ") {
 			t.Errorf("terminal=%t: a non-web link was offered: %q", terminal, out)
 		}
-		if !strings.Contains(out, "AB ]0;pwned CD") {
+		if !strings.Contains(out, "AB]0;pwnedCD") {
 			t.Errorf("terminal=%t: user code missing: %q", terminal, out)
 		}
 		if got := strings.Contains(out, "the code expires in 1m30s"); got == terminal {

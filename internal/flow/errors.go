@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // Sentinel errors callers branch on. Their text is written for a person: the
@@ -43,28 +45,11 @@ type ProviderError struct {
 func (e *ProviderError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "the provider refused the %s request (%s", e.Stage, e.Code)
-	if d := sanitize(e.Description); d != "" {
+	if d := termtext.Short(e.Description); d != "" {
 		fmt.Fprintf(&b, ": %s", d)
 	}
 	b.WriteString(")")
 	return b.String()
-}
-
-// sanitize makes provider text safe for one terminal line: no control
-// characters (an escape sequence could rewrite the screen) and bounded length.
-func sanitize(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= 300 {
-			b.WriteString("…")
-			break
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			r = ' '
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // isNetworkError reports an error that means no answer came back: DNS,

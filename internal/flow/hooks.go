@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/authcli/authcli/internal/termtext"
 	"golang.org/x/oauth2"
 )
 
@@ -61,7 +62,7 @@ func (p Provider) userClaims(ctx context.Context, client *http.Client, e *Endpoi
 	}
 	if e.Verifier != nil {
 		if got, want := scalarString(info["sub"]), scalarString(idClaims["sub"]); got != want {
-			return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, sanitize(got), want)
+			return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, termtext.Short(got), want)
 		}
 	}
 	return info, nil
@@ -109,6 +110,20 @@ func (p Provider) redirectURIFor(ln *listener) (string, error) {
 		return "", err
 	}
 	return p.RedirectURI, nil
+}
+
+// redirectPath is where the listener waits. Without a configured path each
+// provider gets its own, /callback/NAME: a redirect URI that no other
+// provider shares is RFC 9700 §4.4.2's defence against mix-up.
+func (p Provider) redirectPath() string {
+	switch {
+	case p.RedirectPath != "":
+		return p.RedirectPath
+	case p.Name != "":
+		return legacyRedirectPath + "/" + url.PathEscape(p.Name)
+	default:
+		return legacyRedirectPath
+	}
 }
 
 // checkRelay refuses a relay redirect URI with an ephemeral port: the relay

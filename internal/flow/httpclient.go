@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,72 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 		MaxIdleConns:          4,
 		IdleConnTimeout:       30 * time.Second,
 	}
-	return &http.Client{Timeout: timeout, Transport: LimitBodies(base)}
+	return &http.Client{Timeout: timeout, Transport: LimitBodies(base), CheckRedirect: CheckRedirect}
+}
+
+// ErrRedirect means a provider redirected a request where following could
+// carry a secret off its origin or into plain http.
+var ErrRedirect = errors.New("the provider redirected a request where following could expose a secret")
+
+// maxRedirects is how many redirects a GET may follow (net/http's own
+// default is 10).
+const maxRedirects = 5
+
+// CheckRedirect is the redirect policy of NewHTTPClient. A POST or any
+// other method that carries a secret in its body or Basic authentication
+// (token, revocation, device authorization requests: a 307 or 308 repeats
+// the body) follows a redirect only to the same origin, and a GET
+// (discovery, JWKS, userinfo with its bearer token) never from https to
+// plain http, nor to plain http off the loopback interface. net/http
+// already drops the Authorization header when the host changes.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0]
+	switch {
+	case len(via) > maxRedirects:
+		return &RedirectError{From: first.URL, To: req.URL, Why: "too many redirects"}
+	case first.Method != http.MethodGet && first.Method != http.MethodHead:
+		if !sameOrigin(first.URL, req.URL) {
+			return &RedirectError{From: first.URL, To: req.URL, Why: "a request carrying a secret is only followed to the same origin"}
+		}
+	case req.URL.Scheme != "https" && via[len(via)-1].URL.Scheme == "https":
+		return &RedirectError{From: first.URL, To: req.URL, Why: "it would downgrade https to plain http"}
+	}
+	if err := checkURL("redirect target", req.URL.String()); err != nil {
+		return &RedirectError{From: first.URL, To: req.URL, Why: "plain http is only allowed on a loopback address"}
+	}
+	return nil
+}
+
+// RedirectError is a redirect CheckRedirect refused.
+type RedirectError struct {
+	From, To *url.URL
+	Why      string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("%v: %s redirected to %s (%s)", ErrRedirect, origin(e.From), origin(e.To), e.Why)
+}
+
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }
+
+// requestErr shows a refused redirect without net/http's "Post URL:"
+// prefix; other errors pass unchanged.
+func requestErr(err error) error {
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return re
+	}
+	return err
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Host, b.Host)
+}
+
+// origin shows scheme and host only: a redirect's path or query may hold a
+// code or a token.
+func origin(u *url.URL) string {
+	return u.Scheme + "://" + u.Host
 }
 
 // LimitBodies wraps a transport so that reading a response body past

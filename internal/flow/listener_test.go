@@ -2,10 +2,12 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +81,7 @@ func FuzzParseCallback(f *testing.F) {
 // startListener returns a listener for state "good-state" and its base URL.
 func startListener(t *testing.T, host string) (*listener, string) {
 	t.Helper()
-	ln, err := listen(host, 0, "/callback", "good-state")
+	ln, err := listen(host, 0, "/callback/corp", "good-state")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,16 +148,20 @@ func TestListenerIgnoresStrays(t *testing.T) {
 		status int
 	}{
 		{"favicon", "/favicon.ico", nil, http.StatusNotFound},
-		{"other path", "/callback/../admin?code=x&state=good-state", nil, http.StatusNotFound},
-		{"wrong state", "/callback?code=forged&state=bad-state", nil, http.StatusBadRequest},
-		{"missing state", "/callback?code=forged", nil, http.StatusBadRequest},
-		{"forged error", "/callback?error=access_denied&state=bad-state", nil, http.StatusBadRequest},
-		{"repeated state", "/callback?code=forged&state=good-state&state=bad", nil, http.StatusBadRequest},
-		{"foreign Host (DNS rebinding)", "/callback?code=forged&state=good-state", func(r *http.Request) { r.Host = "evil.example:80" }, http.StatusBadRequest},
-		{"Host localhost when 127.0.0.1 was registered", "/callback?code=forged&state=good-state", func(r *http.Request) {
+		{"other path", "/admin?code=x&state=good-state", nil, http.StatusNotFound},
+		// Mix-up: another provider's redirect, or the one every provider
+		// shared before, carrying this sign-in's state.
+		{"another provider's redirect path", "/callback/evil?code=forged&state=good-state", nil, http.StatusBadRequest},
+		{"the legacy shared path", "/callback?code=forged&state=good-state", nil, http.StatusBadRequest},
+		{"wrong state", "/callback/corp?code=forged&state=bad-state", nil, http.StatusBadRequest},
+		{"missing state", "/callback/corp?code=forged", nil, http.StatusBadRequest},
+		{"forged error", "/callback/corp?error=access_denied&state=bad-state", nil, http.StatusBadRequest},
+		{"repeated state", "/callback/corp?code=forged&state=good-state&state=bad", nil, http.StatusBadRequest},
+		{"foreign Host (DNS rebinding)", "/callback/corp?code=forged&state=good-state", func(r *http.Request) { r.Host = "evil.example:80" }, http.StatusBadRequest},
+		{"Host localhost when 127.0.0.1 was registered", "/callback/corp?code=forged&state=good-state", func(r *http.Request) {
 			r.Host = strings.Replace(r.Host, "127.0.0.1", "localhost", 1)
 		}, http.StatusBadRequest},
-		{"other method", "/callback?code=forged&state=good-state", func(r *http.Request) { r.Method = http.MethodPut }, http.StatusMethodNotAllowed},
+		{"other method", "/callback/corp?code=forged&state=good-state", func(r *http.Request) { r.Method = http.MethodPut }, http.StatusMethodNotAllowed},
 	}
 	for _, s := range strays {
 		status, body := get(t, base+s.path, s.mutate)
@@ -174,7 +180,7 @@ func TestListenerIgnoresStrays(t *testing.T) {
 
 	done := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(base + "/callback?code=real&state=good-state")
+		resp, err := http.Get(base + "/callback/corp?code=real&state=good-state")
 		if err != nil {
 			done <- err.Error()
 			return
@@ -196,7 +202,7 @@ func TestListenerIgnoresStrays(t *testing.T) {
 		t.Errorf("success page:\n%s", body)
 	}
 	// A replay after the answer is refused too.
-	if status, _ := get(t, base+"/callback?code=real&state=good-state", nil); status != http.StatusBadRequest {
+	if status, _ := get(t, base+"/callback/corp?code=real&state=good-state", nil); status != http.StatusBadRequest {
 		t.Errorf("replayed callback: status %d", status)
 	}
 }
@@ -204,7 +210,7 @@ func TestListenerIgnoresStrays(t *testing.T) {
 func TestListenerFormPost(t *testing.T) {
 	ln, base := startListener(t, "")
 	go func() {
-		resp, err := http.Post(base+"/callback", "application/x-www-form-urlencoded", strings.NewReader("code=posted&state=good-state&user=%7B%7D"))
+		resp, err := http.Post(base+"/callback/corp", "application/x-www-form-urlencoded", strings.NewReader("code=posted&state=good-state&user=%7B%7D"))
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -278,5 +284,36 @@ func TestListenerClosesAfterSignIn(t *testing.T) {
 	if resp, err := c.Get(base + "/callback?code=x&state=good-state"); err == nil {
 		resp.Body.Close()
 		t.Fatal("listener still answers after close")
+	}
+}
+
+// TestListenerLocalhostBindsEveryAddress: localhost means 127.0.0.1 and
+// ::1 (where the machine has it); a port another process holds on either
+// is refused with the port named, never half-bound.
+func TestListenerLocalhostBindsEveryAddress(t *testing.T) {
+	squat, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	defer squat.Close()
+	port := squat.Addr().(*net.TCPAddr).Port
+	if _, err := listen("localhost", port, "/callback/corp", "s"); !errors.Is(err, ErrListen) || !strings.Contains(err.Error(), fmt.Sprintf("port %d is already in use on ::1", port)) {
+		t.Fatalf("listen with [::1]:%d taken: %v", port, err)
+	}
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		c.Close()
+		t.Error("the refused listener left 127.0.0.1 bound")
+	}
+	ln, err := listen("localhost", 0, "/callback/corp", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.close()
+	var hosts []string
+	for _, l := range ln.lns {
+		hosts = append(hosts, l.Addr().(*net.TCPAddr).IP.String())
+	}
+	if !slices.Contains(hosts, "127.0.0.1") || !slices.Contains(hosts, "::1") {
+		t.Errorf("localhost bound %v, want 127.0.0.1 and ::1", hosts)
 	}
 }

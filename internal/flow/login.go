@@ -15,6 +15,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/authcli/authcli/internal/secret"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // clockSkew is how far in the future an ID token's iat may lie.
@@ -55,6 +58,12 @@ type Result struct {
 	Endpoints *Endpoints
 }
 
+// Format prints a summary under every verb: a Result holds the tokens, and
+// %v or %x of it in a log line must not show them.
+func (r Result) Format(f fmt.State, _ rune) {
+	secret.Format(f, fmt.Sprintf("flow.Result{subject: %q, refresh token: %t, ID token: %t}", r.Profile.Subject, r.Token != nil && r.Token.RefreshToken != "", r.IDToken != ""))
+}
+
 // protectedParams are authorization parameters the flow owns; config
 // auth_params must not replace them.
 var protectedParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"}
@@ -78,7 +87,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
-	ln, err := listen(p.RedirectHost, p.RedirectPort, p.RedirectPath, state)
+	ln, err := listen(p.RedirectHost, p.RedirectPort, p.redirectPath(), state)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +120,12 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		if note == "" {
 			note = "Opening the sign-in page in your browser. If it does not open, visit:"
 		}
-		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, authURL)
-		if err := l.Open(ctx, authURL); err != nil {
-			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", sanitize(err.Error()))
+		// The browser's command line is readable by every user; the
+		// one-time start URL keeps the state off it.
+		startURL := ln.startURL(authURL)
+		fmt.Fprintf(stderr, "%s\n\n  %s\n\n", note, startURL)
+		if err := l.Open(ctx, startURL); err != nil {
+			fmt.Fprintf(stderr, "Could not open a browser (%s); open the URL above yourself.\n", termtext.Short(err.Error()))
 		}
 	} else {
 		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
@@ -123,7 +135,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	}
 
 	stop := l.progress(ctx, stderr)
-	cb, err := waitCallback(ctx, ln, e)
+	cb, err := waitCallback(ctx, ln, e, p.RequireIss)
 	stop()
 	if err != nil {
 		ln.finish(failurePage(err))
@@ -164,23 +176,25 @@ func withDefaults(client *http.Client, now func() time.Time, w io.Writer) (*http
 
 // waitCallback waits for the genuine redirect. Forged or stray requests never
 // reach here: the listener answers them and keeps waiting.
-func waitCallback(ctx context.Context, ln *listener, e *Endpoints) (callbackParams, error) {
+func waitCallback(ctx context.Context, ln *listener, e *Endpoints, requireIss bool) (callbackParams, error) {
 	select {
 	case cb := <-ln.results:
 		// RFC 9207 §2.4: compare iss whenever it is present, and require it
 		// when the provider said it would send it.
 		if e.Issuer != "" {
 			if cb.Iss != "" && !e.issuerMatches(cb.Iss) {
-				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, sanitize(cb.Iss))
+				return callbackParams{}, fmt.Errorf("%w: expected %q, got %q", ErrIssuerMismatch, e.Issuer, termtext.Short(cb.Iss))
 			}
-			if cb.Iss == "" && e.IssParameter {
+			if cb.Iss == "" && (e.IssParameter || requireIss) {
 				return callbackParams{}, fmt.Errorf("%w: the iss parameter is missing", ErrIssuerMismatch)
 			}
 		}
 		if cb.Error != "" {
-			return callbackParams{}, &ProviderError{Stage: "authorization", Code: sanitize(cb.Error), Description: cb.ErrorDescription}
+			return callbackParams{}, &ProviderError{Stage: "authorization", Code: termtext.Short(cb.Error), Description: cb.ErrorDescription}
 		}
 		return cb, nil
+	case err := <-ln.aborted:
+		return callbackParams{}, err
 	case <-ctx.Done():
 		return callbackParams{}, ctxErr(ctx, ctx.Err())
 	}
@@ -205,25 +219,51 @@ func (l *Login) complete(ctx context.Context, client *http.Client, now func() ti
 	return finishSignIn(ctx, client, now, l.Provider, e, conf.Scopes, tok, nonce)
 }
 
-// CheckToken refuses token responses authcli cannot use safely.
+// CheckToken refuses token responses authcli cannot use safely. Sign-in,
+// device grant, refresh and client credentials all pass through it, so
+// nothing it refuses is ever stored or printed.
 func CheckToken(tok *oauth2.Token) error {
 	if tok == nil || tok.AccessToken == "" {
 		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
 	}
+	// RFC 6749 Appendix A.12 and A.17: tokens are 1*VSCHAR. Anything else
+	// (an escape sequence, a newline) would reach a terminal, a header or
+	// an eval'd `token --format env` line verbatim.
+	if !isVSCHAR(tok.AccessToken) {
+		return fmt.Errorf("%w: its access token holds characters RFC 6749 does not allow in a token", ErrTokenResponse)
+	}
+	if tok.RefreshToken != "" && !isVSCHAR(tok.RefreshToken) {
+		return fmt.Errorf("%w: its refresh token holds characters RFC 6749 does not allow in a token", ErrTokenResponse)
+	}
 	// An empty type is read as Bearer by x/oauth2 (some providers omit it);
 	// anything else (DPoP, MAC) needs proof-of-possession authcli lacks.
 	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
-		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, sanitize(tok.TokenType))
+		return fmt.Errorf("%w: token type %q is not supported", ErrTokenResponse, termtext.Short(tok.TokenType))
 	}
 	return nil
+}
+
+// isVSCHAR reports whether s is RFC 6749's VSCHAR*: printable ASCII,
+// space included.
+func isVSCHAR(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenError turns a token endpoint failure into a ProviderError when the
 // provider answered with an OAuth error.
 func tokenError(stage string, err error) error {
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return fmt.Errorf("the %s request failed: %w", stage, redirect)
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode != "" {
-		return &ProviderError{Stage: stage, Code: sanitize(re.ErrorCode), Description: re.ErrorDescription}
+		return &ProviderError{Stage: stage, Code: termtext.Short(re.ErrorCode), Description: re.ErrorDescription}
 	}
 	if re != nil {
 		return fmt.Errorf("%w: the token endpoint answered HTTP %d", ErrTokenResponse, re.Response.StatusCode)
@@ -282,11 +322,11 @@ func verifyProblem(err error, raw string) string {
 	case strings.Contains(msg, "before the nbf"):
 		return "it is not valid yet (its nbf time is in the future)"
 	case strings.Contains(msg, "unexpected signature algorithm"):
-		return fmt.Sprintf("it is signed with algorithm %q, which the provider does not use", sanitize(headerAlg(raw)))
+		return fmt.Sprintf("it is signed with algorithm %q, which the provider does not use", termtext.Short(headerAlg(raw)))
 	case strings.Contains(msg, "expected audience"):
 		return "its audience does not include this client ID"
 	}
-	return sanitize(libText(msg))
+	return termtext.Short(libText(msg))
 }
 
 // headerAlg reads a compact JWT's alg header without trusting it.
@@ -314,14 +354,14 @@ func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessTok
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUserinfo, err)
+		return nil, fmt.Errorf("%w: %w", ErrUserinfo, requestErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: HTTP %d", ErrUserinfo, resp.StatusCode)
 	}
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct != "application/json" && !strings.HasSuffix(ct, "+json") {
-		return nil, fmt.Errorf("%w: content type %q is not JSON", ErrUserinfo, sanitize(ct))
+		return nil, fmt.Errorf("%w: content type %q is not JSON", ErrUserinfo, termtext.Short(ct))
 	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()

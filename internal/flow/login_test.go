@@ -89,8 +89,8 @@ func TestLoginHappyPath(t *testing.T) {
 		}
 	}
 	u, _ := url.Parse(q.Get("redirect_uri"))
-	if u.Hostname() != "127.0.0.1" || u.Path != "/callback" || u.Port() == "" {
-		t.Errorf("redirect_uri = %q, want http://127.0.0.1:PORT/callback", q.Get("redirect_uri"))
+	if u.Hostname() != "127.0.0.1" || u.Path != "/callback/fake" || u.Port() == "" {
+		t.Errorf("redirect_uri = %q, want http://127.0.0.1:PORT/callback/fake (the provider's own)", q.Get("redirect_uri"))
 	}
 }
 
@@ -277,17 +277,75 @@ func TestLoginProviderNeverAnswers(t *testing.T) {
 	}
 }
 
+// TestLoginOpensBrowser: the browser is started with a one-time loopback
+// URL that carries no state (its command line is readable by every user)
+// and redirects to the provider.
 func TestLoginOpensBrowser(t *testing.T) {
 	op := oidctest.New(t)
 	var opened string
-	_, err, _ := signIn(t, op, func(l *Login) {
-		l.Open = func(_ context.Context, u string) error { opened = u; return nil }
+	page := make(chan string, 1)
+	res, err, _ := signIn(t, op, func(l *Login) {
+		l.Ready = nil
+		l.Open = func(_ context.Context, u string) error {
+			opened = u
+			go func() {
+				resp, err := http.Get(u)
+				if err != nil {
+					page <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				page <- string(b)
+			}()
+			return nil
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(opened, op.Issuer()+"/authorize?") {
-		t.Errorf("opener got %q", opened)
+	u, perr := url.Parse(opened)
+	if perr != nil || u.Hostname() != "127.0.0.1" || !strings.HasPrefix(u.Path, "/start/") || u.RawQuery != "" {
+		t.Errorf("opener got %q, want a loopback /start/ URL", opened)
+	}
+	state := op.AuthRequests()[0].Get("state")
+	if strings.Contains(opened, state) || len(u.Path) < len("/start/")+40 {
+		t.Errorf("the opened URL %q holds the state or too little randomness", opened)
+	}
+	if res.Profile.Subject != oidctest.Subject || !strings.Contains(<-page, "Signed in") {
+		t.Error("the sign-in through the start URL did not complete")
+	}
+}
+
+// TestLoginStartURLOnce: a second request for the start URL (someone who
+// read it first, or the browser after them) stops the sign-in.
+func TestLoginStartURLOnce(t *testing.T) {
+	op := oidctest.New(t)
+	second := make(chan int, 1)
+	_, err, _ := signIn(t, op, func(l *Login) {
+		l.Ready = nil
+		l.Open = func(_ context.Context, u string) error {
+			go func() {
+				noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				if resp, err := noFollow.Get(u); err == nil {
+					resp.Body.Close()
+				}
+				resp, err := noFollow.Get(u)
+				if err != nil {
+					second <- 0
+					return
+				}
+				resp.Body.Close()
+				second <- resp.StatusCode
+			}()
+			return nil
+		}
+	})
+	if !errors.Is(err, ErrStartReused) {
+		t.Fatalf("error = %v, want ErrStartReused", err)
+	}
+	if code := <-second; code != http.StatusBadRequest {
+		t.Errorf("second request answered %d", code)
 	}
 }
 

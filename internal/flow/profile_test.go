@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 func TestNormalizeProfile(t *testing.T) {
@@ -80,7 +82,7 @@ func TestCheckURL(t *testing.T) {
 }
 
 func TestSanitize(t *testing.T) {
-	got := sanitize("bad\x1b[2J\nthing\x07" + strings.Repeat("x", 400))
+	got := termtext.Short("bad\x1b[2J\nthing\x07" + strings.Repeat("x", 400))
 	if strings.ContainsAny(got, "\x1b\n\x07") {
 		t.Errorf("control characters survived: %q", got)
 	}

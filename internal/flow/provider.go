@@ -10,6 +10,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/authcli/authcli/internal/secret"
 )
 
 // Provider is what the flow needs to know about one configured provider.
@@ -37,7 +39,11 @@ type Provider struct {
 
 	RedirectHost string // "127.0.0.1" (default) or "localhost"
 	RedirectPort int    // 0: ephemeral
-	RedirectPath string // default "/callback"
+	RedirectPath string // default "/callback/" + Name: each provider its own (see redirectPath)
+	// RequireIss refuses an authorization response without the RFC 9207
+	// iss parameter even when discovery does not promise one: what makes a
+	// redirect URI shared with another provider safe.
+	RequireIss bool
 
 	Claims ClaimMap // where the profile lives in userinfo JSON (plain OAuth 2.0)
 
@@ -62,6 +68,11 @@ type Provider struct {
 	// Revoke, when set, revokes tokens at the provider; nil means the
 	// provider offers no revocation.
 	Revoke RevokeFunc
+}
+
+// Format prints a summary under every verb, never ClientSecret.
+func (p Provider) Format(f fmt.State, _ rune) {
+	secret.Format(f, fmt.Sprintf("flow.Provider{name: %q, issuer: %q, client_id: %q, client secret set: %t}", p.Name, p.Issuer, p.ClientID, p.ClientSecret != ""))
 }
 
 // Endpoints are a provider's resolved endpoints and ID token verifier.

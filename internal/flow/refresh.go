@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authcli/authcli/internal/termtext"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -37,7 +38,7 @@ func (p Provider) RefreshGrant(ctx context.Context, client *http.Client, tokenUR
 	}
 	if ans.status < 200 || ans.status > 299 {
 		if code := ans.str("error"); code != "" {
-			return nil, &ProviderError{Stage: "refresh", Code: sanitize(code), Description: ans.str("error_description")}
+			return nil, &ProviderError{Stage: "refresh", Code: termtext.Short(code), Description: ans.str("error_description")}
 		}
 		return nil, fmt.Errorf("%w: the token endpoint answered HTTP %d", ErrTokenResponse, ans.status)
 	}

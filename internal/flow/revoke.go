@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // ErrNoRevocation means the provider offers no way to revoke tokens.
@@ -43,7 +45,7 @@ func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, client
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("the revocation request failed: %w", err)
+		return fmt.Errorf("the revocation request failed: %w", requestErr(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
@@ -56,7 +58,7 @@ func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, client
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<10))
 	if json.Unmarshal(body, &oauthErr) == nil && oauthErr.Code != "" {
-		return &ProviderError{Stage: "revocation", Code: sanitize(oauthErr.Code), Description: oauthErr.Description}
+		return &ProviderError{Stage: "revocation", Code: termtext.Short(oauthErr.Code), Description: oauthErr.Description}
 	}
 	return fmt.Errorf("the revocation endpoint answered HTTP %d", resp.StatusCode)
 }

@@ -59,6 +59,11 @@ type OP struct {
 	// Redirect edits the authorization response's parameters (state, code,
 	// iss, error) before the browser is sent back with them.
 	Redirect func(v url.Values)
+	// Bounce, when set, sends the browser from /authorize to the URL it
+	// returns instead of answering: the mix-up attack, where a hostile
+	// provider forwards the client's authorization request (state, PKCE
+	// challenge, redirect URI) to an honest provider.
+	Bounce func(q url.Values) string
 	// DenyWith, when set, answers every authorization request with an
 	// access_denied redirect carrying this error_description.
 	DenyWith string
@@ -105,7 +110,11 @@ type OP struct {
 	pending   map[string]authRequest // by code
 	refreshes int
 	seen      []url.Values // authorization requests
+	tokens    []url.Values // token request forms
 	issued    []string     // ID tokens issued
+
+	refreshBody   func(b map[string]any)
+	tokenRedirect string
 }
 
 type authRequest struct {
@@ -165,6 +174,18 @@ func (op *OP) AuthRequests() []url.Values {
 	defer op.mu.Unlock()
 	out := make([]url.Values, len(op.seen))
 	for i, q := range op.seen {
+		out[i] = url.Values(cloneValues(q))
+	}
+	return out
+}
+
+// TokenRequests returns the form of every token request so far: what a
+// hostile provider learnt (a code, a PKCE verifier, a refresh token).
+func (op *OP) TokenRequests() []url.Values {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	out := make([]url.Values, len(op.tokens))
+	for i, q := range op.tokens {
 		out[i] = url.Values(cloneValues(q))
 	}
 	return out
@@ -267,6 +288,10 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	op.seen = append(op.seen, q)
 	op.mu.Unlock()
+	if op.Bounce != nil {
+		http.Redirect(w, r, op.Bounce(q), http.StatusFound)
+		return
+	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || redirect.Host == "" {
 		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
@@ -296,6 +321,15 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 // token checks the code, PKCE S256 and the redirect URI as an honest
 // provider would, then answers per the knobs.
 func (op *OP) token(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	redirect := op.tokenRedirect
+	op.mu.Unlock()
+	if redirect != "" {
+		// 307 makes a client that follows it repeat the POST, body and
+		// all, at the other address.
+		http.Redirect(w, r, redirect, http.StatusTemporaryRedirect)
+		return
+	}
 	_ = r.ParseForm()
 	if r.PostForm.Get("grant_type") == "refresh_token" {
 		op.refresh(w, r)
@@ -303,6 +337,7 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	code := r.PostForm.Get("code")
 	op.mu.Lock()
+	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
 	req, ok := op.pending[code]
 	delete(op.pending, code)
 	op.mu.Unlock()
@@ -326,6 +361,7 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 // (and, with Rotate, a new refresh token); anything else invalid_grant.
 func (op *OP) refresh(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
+	op.tokens = append(op.tokens, url.Values(cloneValues(r.PostForm)))
 	known := r.PostForm.Get("refresh_token") == op.RefreshToken
 	if known && op.RefuseRefresh == "" {
 		op.refreshes++
@@ -384,7 +420,29 @@ func (op *OP) issue(w http.ResponseWriter, r *http.Request, nonce string) {
 	if op.TokenBody != nil {
 		op.TokenBody(body)
 	}
+	op.mu.Lock()
+	edit := op.refreshBody
+	op.mu.Unlock()
+	if edit != nil && r.PostForm.Get("grant_type") == "refresh_token" {
+		edit(body)
+	}
 	op.writeJSON(w, r, body)
+}
+
+// SetTokenRedirect makes the token endpoint answer every request with a 307
+// redirect to to ("" stops it); safe to call while the server runs.
+func (op *OP) SetTokenRedirect(to string) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.tokenRedirect = to
+}
+
+// SetRefreshBody makes later refresh answers go through edit; safe to call
+// while the server runs (between two runs of the client).
+func (op *OP) SetRefreshBody(edit func(b map[string]any)) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.refreshBody = edit
 }
 
 // Sign signs claims as a compact ES256 JWT with the newest key.

@@ -65,13 +65,14 @@ const (
 // Apple only redirects to an HTTPS URL on a domain registered for the
 // Services ID, so a terminal program cannot receive the answer directly.
 // Host any HTTPS endpoint on such a domain that answers the POST with a
-// 307 redirect to http://127.0.0.1:PORT/callback (a 307 makes the browser
+// 307 redirect to http://127.0.0.1:PORT/callback/NAME, NAME being the
+// provider table's name (a 307 makes the browser
 // repeat the POST, form body included, to the loopback listener); register
 // its URL as a Return URL of the Services ID; then set redirect_uri to it
 // and redirect_port to PORT. The relay sees the one-time code and the
 // state but cannot redeem the code: that needs the PKCE verifier and the
 // client secret, which never leave this machine.
-const RelaySetup = "host an HTTPS URL on a domain registered for the Services ID that answers with a 307 redirect to http://127.0.0.1:PORT/callback, then set redirect_uri to it and redirect_port to PORT"
+const RelaySetup = "host an HTTPS URL on a domain registered for the Services ID that answers with a 307 redirect to http://127.0.0.1:PORT/callback/NAME (NAME: this provider table's name, or its redirect_path), then set redirect_uri to it and redirect_port to PORT"
 
 func applePreset(pc *config.Provider) preset {
 	issuer := appleIssuer

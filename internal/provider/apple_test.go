@@ -83,7 +83,7 @@ func newApple(t *testing.T) *appleFake {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Location", "http://127.0.0.1:"+fmtPort(a.port)+"/callback")
+		w.Header().Set("Location", "http://127.0.0.1:"+fmtPort(a.port)+"/callback/apple")
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(a.relay.Close)

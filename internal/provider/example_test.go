@@ -54,5 +54,5 @@ client_secret = "${APPLE_CLIENT_SECRET}"
 	fmt.Println(problem)
 	// Output:
 	// false
-	// redirect_uri is required: Apple does not redirect to loopback addresses; host an HTTPS URL on a domain registered for the Services ID that answers with a 307 redirect to http://127.0.0.1:PORT/callback, then set redirect_uri to it and redirect_port to PORT
+	// redirect_uri is required: Apple does not redirect to loopback addresses; host an HTTPS URL on a domain registered for the Services ID that answers with a 307 redirect to http://127.0.0.1:PORT/callback/NAME (NAME: this provider table's name, or its redirect_path), then set redirect_uri to it and redirect_port to PORT
 }

@@ -62,7 +62,7 @@ revocation_url = "`+f.url()+`/me/permissions"
 	if res.Token.RefreshToken != "" {
 		t.Error("Facebook gives no refresh token")
 	}
-	if q := f.lastAuth(); q.Get("redirect_uri") != "http://127.0.0.1:"+fmtPort(port)+"/callback" || q.Get("scope") != "public_profile email" {
+	if q := f.lastAuth(); q.Get("redirect_uri") != "http://127.0.0.1:"+fmtPort(port)+"/callback/facebook" || q.Get("scope") != "public_profile email" {
 		t.Errorf("authorization request: %v", q)
 	}
 	if f.lastToken().Form.Get("client_secret") != "app-secret" {

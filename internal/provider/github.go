@@ -32,7 +32,13 @@ import (
 //   - PKCE (S256 only) is supported, not required, for OAuth and GitHub Apps
 //     since https://github.blog/changelog/2025-07-14-pkce-support-for-oauth-and-github-app-authentication
 //   - The port of a loopback redirect_uri need not match the registered
-//     callback URL's.
+//     callback URL's, and its path may be a subdirectory of the callback
+//     URL's path (docs.github.com, "Authorizing OAuth apps", redirect URLs).
+//     So register http://127.0.0.1/callback/NAME (NAME: the table's name):
+//     an app registered at the old shared http://127.0.0.1/callback keeps
+//     working, but accepts every provider's /callback/OTHER too, which
+//     reopens the mix-up attack (RFC 9700 §4.4) to any other provider in
+//     the same config; GitHub sends no RFC 9207 iss to tell them apart.
 //   - OAuth app tokens never expire and come without a refresh token. GitHub
 //     App user tokens that expire last 8 hours with a 6-month refresh token;
 //     using a refresh token rotates both
@@ -44,7 +50,13 @@ import (
 //   - GitHub Enterprise Server: set auth_url, token_url and userinfo_url
 //     (https://HOST/api/v3/user); the emails and revocation endpoints follow
 //     userinfo_url.
+//   - Git over HTTPS takes a token as the password with the user name
+//     x-access-token (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation);
+//     the repositories live on the host of auth_url (github.com, or the
+//     Enterprise Server's host). Private repositories need the repo scope.
 const (
+	githubGitUsername = "x-access-token"
+
 	githubAuthURL    = "https://github.com/login/oauth/authorize"
 	githubTokenURL   = "https://github.com/login/oauth/access_token"
 	githubDeviceURL  = "https://github.com/login/device/code"
@@ -52,8 +64,14 @@ const (
 	githubAPIVersion = "2022-11-28"
 )
 
-func githubPreset() preset {
+func githubPreset(pc *config.Provider) preset {
+	gitHost := "github.com"
+	if u, err := url.Parse(pc.AuthURL); err == nil && pc.AuthURL != "" {
+		gitHost = u.Host
+	}
 	return preset{
+		gitHost:       gitHost,
+		gitScopes:     []string{"repo", "public_repo"},
 		authURL:       githubAuthURL,
 		tokenURL:      githubTokenURL,
 		userinfoURL:   githubUserURL,

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,15 +26,29 @@ import (
 //   - Redirect URIs: doorkeeper ignores the port of a loopback IP redirect
 //     URI (http://127.0.0.1, RFC 8252 §7.3, doorkeeper-gem/doorkeeper#1182),
 //     but a registered http://localhost URI must match with its port
-//     (gitlab-org/gitlab#435764), hence redirect_port with localhost.
-const gitlabIssuer = "https://gitlab.com"
+//     (gitlab-org/gitlab#435764), hence redirect_port with localhost. The
+//     path must match: register http://127.0.0.1/callback/NAME.
+//   - Git over HTTPS takes an OAuth access token as the password only with
+//     the user name oauth2 (https://docs.gitlab.com/api/oauth2, "Access Git
+//     over HTTPS with access token"), and the read_repository or
+//     write_repository scope; the repositories live on the issuer's host.
+const (
+	gitlabIssuer      = "https://gitlab.com"
+	gitlabGitUsername = "oauth2"
+)
 
 func gitlabPreset(pc *config.Provider) preset {
 	issuer := gitlabIssuer
 	if pc.Issuer != "" {
 		issuer = strings.TrimSuffix(pc.Issuer, "/")
 	}
+	gitHost := ""
+	if u, err := url.Parse(issuer); err == nil {
+		gitHost = u.Host
+	}
 	return preset{
+		gitHost:       gitHost,
+		gitScopes:     []string{"read_repository", "write_repository", "api"},
 		issuer:        issuer,
 		deviceAuthURL: issuer + "/oauth/authorize_device",
 		revocationURL: issuer + "/oauth/revoke",

@@ -14,6 +14,8 @@ import (
 //   - "Desktop app" clients redirect to a loopback IP address on any port
 //     (the loopback flow stays supported for desktop clients per
 //     https://developers.google.com/identity/protocols/oauth2/resources/loopback-migration).
+//     A desktop client registers no redirect URI at all, so the per-provider
+//     path /callback/NAME needs nothing new at Google.
 //   - Desktop apps are public clients that "cannot keep secrets", yet the
 //     token request still carries the desktop client's client_secret, so
 //     the preset requires it.

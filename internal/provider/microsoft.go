@@ -33,7 +33,9 @@ import (
 //     URL that itself needs a token, so authcli skips it.
 //   - Loopback redirects: http://localhost is accepted with any port (the
 //     port is ignored when matching); http://127.0.0.1 must be added through
-//     the app manifest; [::1] is not supported.
+//     the app manifest; [::1] is not supported. The path is matched, so
+//     register http://localhost/callback/NAME (or set redirect_path to
+//     what is registered).
 //   - Public clients have no secret; the documented token requests carry a
 //     confidential client's secret in the body. PKCE, refresh tokens
 //     (offline_access, rotated on use), the device grant and client

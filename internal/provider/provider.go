@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -69,6 +70,13 @@ type preset struct {
 	clientCredentials bool
 	// oauthOnly presets refuse an issuer: they have no discovery.
 	oauthOnly bool
+
+	// gitHost is the forge's git host ("github.com"); "" when the provider
+	// hosts no git repositories.
+	gitHost string
+	// gitScopes are the scopes of which one lets a token use git over
+	// HTTPS on the forge.
+	gitScopes []string
 
 	// check reports what keeps the table from working with this preset.
 	check func(pc *config.Provider) *ConfigError
@@ -148,6 +156,55 @@ func Grants(pc *config.Provider) []string {
 	return grants
 }
 
+// GitUsername is the user name a forge documents for sending an OAuth
+// token over HTTPS (git, and its container registry); "" when the kind has
+// none and the route table must say.
+func GitUsername(kind string) string {
+	switch kind {
+	case config.KindGitHub:
+		return githubGitUsername
+	case config.KindGitLab:
+		return gitlabGitUsername
+	}
+	return ""
+}
+
+// GitHost is the git host of a forge preset (the provider's own host for a
+// self-managed instance); "" for providers that host no repositories.
+func GitHost(pc *config.Provider) string {
+	if pc == nil {
+		return ""
+	}
+	ps, err := presetFor(pc)
+	if err != nil {
+		return ""
+	}
+	return ps.gitHost
+}
+
+// GitScopeNote says, when the table's scopes (or the preset's defaults)
+// cannot reach a forge's repositories over git, which scope to add; ""
+// when they can or the kind is not a forge.
+func GitScopeNote(pc *config.Provider) string {
+	if pc == nil {
+		return ""
+	}
+	ps, err := presetFor(pc)
+	if err != nil || ps.gitScopes == nil {
+		return ""
+	}
+	scopes := pc.Scopes
+	if scopes == nil {
+		scopes = ps.scopes
+	}
+	for _, want := range ps.gitScopes {
+		if slices.Contains(scopes, want) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the scopes of %s do not reach repositories over git; add %s to scopes in [providers.%s] and sign in again", pc.Name, strings.Join(ps.gitScopes, " or "), pc.Name)
+}
+
 func presetFor(pc *config.Provider) (preset, error) {
 	switch pc.Kind {
 	case config.KindOIDC:
@@ -157,7 +214,7 @@ func presetFor(pc *config.Provider) (preset, error) {
 	case config.KindGoogle:
 		return googlePreset(pc), nil
 	case config.KindGitHub:
-		return githubPreset(), nil
+		return githubPreset(pc), nil
 	case config.KindApple:
 		return applePreset(pc), nil
 	case config.KindFacebook:
@@ -243,6 +300,7 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		RedirectPort:  pc.RedirectPort,
 		RedirectPath:  pc.RedirectPath,
 		RedirectURI:   pc.RedirectURI,
+		RequireIss:    pc.RequireIss,
 		Claims:        claims,
 		AuthStyle:     ps.authStyle,
 	}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/authcli/authcli/internal/secret"
 )
 
 // RecordVersion is the format of Record in the vault.
@@ -76,6 +78,10 @@ func (r Record) String() string {
 
 // GoString matches String so %#v cannot leak either.
 func (r Record) GoString() string { return r.String() }
+
+// Format prints String under every verb: without it %d or %x of a Record
+// printed its tokens' bytes.
+func (r Record) Format(f fmt.State, _ rune) { secret.Format(f, r.String()) }
 
 // IDTokenExpiry reads the exp claim of an ID token that was already
 // verified when it was received; "" or a malformed token gives zero.

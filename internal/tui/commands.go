@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/authcli/authcli/internal/tokens"
 )
 
@@ -135,9 +136,9 @@ func copyURL(w io.Writer, url string) tea.Cmd {
 
 func displayName(p Provider) string {
 	if p.DisplayName != "" {
-		return oneLine(p.DisplayName)
+		return termtext.Line(p.DisplayName)
 	}
-	return oneLine(p.Name)
+	return termtext.Line(p.Name)
 }
 
 // canceled reports whether an action ended because the person pressed esc.

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // detailsModel shows one identity: profile, token state, scopes, and the
@@ -89,18 +90,18 @@ func detailsText(acc accounts.Account, id accounts.Identity, isDefault bool, wid
 			fmt.Fprintf(&b, "  %s%s\n", s.label.Render(fit(name, labelWidth)), l)
 		}
 	}
-	title := fmt.Sprintf("%s identity on account %s", providerName(id.Provider, names), oneLine(acc.Name))
+	title := fmt.Sprintf("%s identity on account %s", providerName(id.Provider, names), termtext.Line(acc.Name))
 	if isDefault {
 		title += " (default)"
 	}
 	b.WriteString("  " + s.title.Render(truncate(title, width-2)) + "\n\n")
 
-	field("Provider", fmt.Sprintf("%s (%s)", providerName(id.Provider, names), oneLine(id.Provider)))
-	field("Subject", oneLine(id.Subject))
+	field("Provider", fmt.Sprintf("%s (%s)", providerName(id.Provider, names), termtext.Line(id.Provider)))
+	field("Subject", termtext.Line(id.Subject))
 	if id.Name != "" {
-		field("Name", oneLine(id.Name))
+		field("Name", termtext.Line(id.Name))
 	}
-	email := oneLine(id.Email)
+	email := termtext.Line(id.Email)
 	switch {
 	case email == "":
 		email = "—"
@@ -111,7 +112,7 @@ func detailsText(acc accounts.Account, id accounts.Identity, isDefault bool, wid
 	}
 	field("Email", email)
 	if id.AvatarURL != "" {
-		field("Avatar", oneLine(id.AvatarURL))
+		field("Avatar", termtext.Line(id.AvatarURL))
 	}
 	field("Token", healthText(id, now))
 	expiry := "none given by the provider"
@@ -126,7 +127,7 @@ func detailsText(acc accounts.Account, id accounts.Identity, isDefault bool, wid
 	field("Refreshable", refresh)
 	scopes := "—"
 	if len(id.Scopes) > 0 {
-		scopes = oneLine(strings.Join(id.Scopes, " "))
+		scopes = termtext.Line(strings.Join(id.Scopes, " "))
 	}
 	field("Scopes", scopes)
 	field("Linked", timeText(id.LinkedAt))
@@ -142,7 +143,7 @@ func detailsText(acc accounts.Account, id accounts.Identity, isDefault bool, wid
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		field(oneLine(k), claimValue(id.Claims[k]))
+		field(termtext.Line(k), claimValue(id.Claims[k]))
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

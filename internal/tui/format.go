@@ -5,28 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
-
-// oneLine removes what could drive the terminal from text a provider or the
-// store supplied (names, emails, claims, error sentences) and flattens it to
-// one line: the screen only ever draws what this function returned.
-func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t' || r == '\r':
-			return ' '
-		case unicode.IsControl(r), r >= 0x80 && r <= 0x9f:
-			return -1
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
 
 // healthText is an identity's token state for people, from the accounts
 // package's verdict: "valid, 59m left", "expires in 4m", "expired",
@@ -105,13 +89,13 @@ func hardwrap(s string, width int) string {
 // else as JSON.
 func claimValue(v any) string {
 	if s, ok := v.(string); ok {
-		return oneLine(s)
+		return termtext.Line(s)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return oneLine(fmt.Sprint(v))
+		return termtext.Line(fmt.Sprint(v))
 	}
-	return oneLine(string(b))
+	return termtext.Line(string(b))
 }
 
 // timeText is a timestamp in UTC, or "—" when unknown.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // listRow is an account heading or one of its identities.
@@ -155,7 +156,7 @@ func (l listModel) view(width, height int, now time.Time, names map[string]strin
 			b.WriteByte('\n')
 		}
 		if r.header {
-			b.WriteString("  " + s.account.Render(truncate(oneLine(r.account), width-14)))
+			b.WriteString("  " + s.account.Render(truncate(termtext.Line(r.account), width-14)))
 			if r.isDefault {
 				b.WriteString("  " + s.marker.Render("(default)"))
 			}
@@ -168,14 +169,14 @@ func (l listModel) view(width, height int, now time.Time, names map[string]strin
 		var cells []string
 		cells = append(cells, fit(providerName(r.id.Provider, names), cols.provider))
 		if cols.email > 0 {
-			email := oneLine(r.id.Email)
+			email := termtext.Line(r.id.Email)
 			if email == "" {
 				email = "—"
 			}
 			cells = append(cells, fit(email, cols.email))
 		}
 		if cols.subject > 0 {
-			cells = append(cells, fit(oneLine(r.id.Subject), cols.subject))
+			cells = append(cells, fit(termtext.Line(r.id.Subject), cols.subject))
 		}
 		text := strings.Join(cells, "  ")
 		health := truncate(healthText(r.id, now), cols.health)
@@ -190,9 +191,9 @@ func (l listModel) view(width, height int, now time.Time, names map[string]strin
 // providerName is the configured display name, else the provider's name.
 func providerName(provider string, names map[string]string) string {
 	if n := names[provider]; n != "" {
-		return oneLine(n)
+		return termtext.Line(n)
 	}
-	return oneLine(provider)
+	return termtext.Line(provider)
 }
 
 func healthStyle(id accounts.Identity, now time.Time, s styles) style {

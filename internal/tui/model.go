@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 type screen int
@@ -139,7 +140,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 }
 
 func (m *Model) crash(value any) {
-	m.crashed = fmt.Errorf("%w (%s)", ErrCrashed, oneLine(fmt.Sprint(value)))
+	m.crashed = fmt.Errorf("%w (%s)", ErrCrashed, termtext.Line(fmt.Sprint(value)))
 	m.stop()
 }
 
@@ -227,7 +228,7 @@ func (m *Model) providerNames() map[string]string {
 }
 
 func (m *Model) setStatus(kind statusKind, text string) {
-	m.status = status{text: oneLine(text), kind: kind}
+	m.status = status{text: termtext.Line(text), kind: kind}
 }
 
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -417,14 +418,14 @@ func (m *Model) askUnlink(ref identityRef) tea.Cmd {
 // identityLabel names an identity for sentences: "the Second IdP identity
 // ada@example.com".
 func (m *Model) identityLabel(ref identityRef) string {
-	who := oneLine(ref.subject)
+	who := termtext.Line(ref.subject)
 	if _, id, ok := findIdentity(m.state, ref); ok && id.Email != "" {
-		who = oneLine(id.Email)
+		who = termtext.Line(id.Email)
 	}
 	return "the " + providerName(ref.provider, m.providerNames()) + " identity " + who
 }
 
 // sentence is an error as one sentence without its final period.
 func sentence(err error) string {
-	return strings.TrimSuffix(oneLine(err.Error()), ".")
+	return strings.TrimSuffix(termtext.Line(err.Error()), ".")
 }

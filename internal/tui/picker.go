@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // pickerModel chooses the provider to link to an account, or, when there
@@ -36,7 +37,7 @@ func (p pickerModel) title() string {
 	if p.account == "" {
 		return "Sign in with a provider"
 	}
-	return "Link a provider to account " + oneLine(p.account)
+	return "Link a provider to account " + termtext.Line(p.account)
 }
 
 // linkable is what the picker offers for account: the providers it has no
@@ -63,13 +64,13 @@ func linkable(providers []Provider, st *accounts.State, account string) []Provid
 func (p pickerModel) view(width, height int, st *accounts.State, s styles) string {
 	var lines []string
 	if p.err != nil {
-		for _, l := range wrap("The providers could not be read: "+oneLine(p.err.Error()), width-4) {
+		for _, l := range wrap("The providers could not be read: "+termtext.Line(p.err.Error()), width-4) {
 			lines = append(lines, "  "+s.bad.Render(l))
 		}
 	}
 	if p.err == nil && len(p.providers) == 0 {
 		if p.account != "" && st != nil && len(st.Accounts) > 0 {
-			lines = append(lines, "  Account "+oneLine(p.account)+" is linked to every configured provider: add a [providers.NAME] table to the config file to link another.")
+			lines = append(lines, "  Account "+termtext.Line(p.account)+" is linked to every configured provider: add a [providers.NAME] table to the config file to link another.")
 		} else {
 			lines = append(lines, "  No providers are configured: add a [providers.NAME] table to the config file.")
 		}
@@ -80,9 +81,9 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 		if i == p.cursor {
 			prefix = "  > "
 		}
-		name := fmt.Sprintf("%s (%s)", oneLine(pr.DisplayName), oneLine(pr.Name))
+		name := fmt.Sprintf("%s (%s)", termtext.Line(pr.DisplayName), termtext.Line(pr.Name))
 		if pr.DisplayName == "" || pr.DisplayName == pr.Name {
-			name = oneLine(pr.Name)
+			name = termtext.Line(pr.Name)
 		}
 		name = fit(name, nameWidth)
 		if i == p.cursor {
@@ -90,7 +91,7 @@ func (p pickerModel) view(width, height int, st *accounts.State, s styles) strin
 		}
 		var note string
 		if !pr.Ready {
-			note = s.bad.Render(truncate("not ready: "+oneLine(pr.Problem), width-nameWidth-6))
+			note = s.bad.Render(truncate("not ready: "+termtext.Line(pr.Problem), width-nameWidth-6))
 		}
 		lines = append(lines, strings.TrimRight(prefix+name+"  "+note, " "))
 	}

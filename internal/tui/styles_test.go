@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/authcli/authcli/internal/termtext"
 	"github.com/charmbracelet/colorprofile"
 )
 
@@ -53,7 +54,7 @@ func TestFormatting(t *testing.T) {
 		{shortDuration(185 * 60e9), "3h5m"},
 		{shortDuration(120 * 60e9), "2h"},
 		{shortDuration(100 * 3600e9), "4d"},
-		{oneLine("a\n b\tc\x1b[1m\u009b"), "a b c[1m"},
+		{termtext.Line("a\n b\tc\x1b[1m\u009b"), "a b c[1m"},
 		{claimValue([]any{"x", 1.5}), `["x",1.5]`},
 	}
 	for i, tt := range tests {

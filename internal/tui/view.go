@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/termtext"
 )
 
 // View draws the whole screen on the alternate screen, so the shell's
@@ -99,7 +100,7 @@ func (m *Model) footer() []string {
 			if p.UserCode != "" {
 				// The device grant: no browser opens here, the person
 				// goes to the page themselves and types the code.
-				say = "No browser can be opened here: open this page in a browser and enter the code " + oneLine(p.UserCode) + " (c copies the address):"
+				say = "No browser can be opened here: open this page in a browser and enter the code " + termtext.Line(p.UserCode) + " (c copies the address):"
 			}
 			for _, l := range wrap(say, width-2) {
 				lines = append(lines, "  "+l)

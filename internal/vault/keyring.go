@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/authcli/authcli/internal/statedir"
 	"github.com/gofrs/flock"
 	"github.com/zalando/go-keyring"
 )
@@ -439,7 +440,7 @@ func (k *Keyring) lock() (func(), error) {
 		k.mu.Unlock()
 		return nil, fmt.Errorf("create keyring lock directory: %w", err)
 	}
-	fl := flock.New(filepath.Join(k.lockDir, lockFileName))
+	fl := flock.New(filepath.Join(k.lockDir, lockFileName), flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 	if err := fl.Lock(); err != nil {
 		k.mu.Unlock()
 		return nil, fmt.Errorf("lock keyring: %w", err)

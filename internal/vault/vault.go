@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // Vault is what the rest of authcli needs from secret storage. Both backends
@@ -103,6 +105,12 @@ func CheckName(key string) error {
 func Open(getenv func(string) string, stateDir string) (Vault, error) {
 	if stateDir == "" {
 		return nil, fmt.Errorf("%w: no state directory for the vault", ErrInvalidConfig)
+	}
+	// Both backends keep their locks here, and the file vault its file:
+	// a directory another user can write to is refused before either is
+	// used.
+	if err := statedir.Check(stateDir); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPermissions, err)
 	}
 	switch sel := getenv(EnvVault); sel {
 	case "", "keyring":
