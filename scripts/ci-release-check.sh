@@ -43,7 +43,7 @@ have_pinned() {
 }
 
 # install_goreleaser [COMMAND PREFIX…] builds the pinned goreleaser into
-# $gobin (the prefix: nice, for the background build).
+# $gobin (the prefix: exec nice, for the background build).
 install_goreleaser() {
 	# A snapshot release builds archives and packages: worth an optimised
 	# goreleaser. `check` parses one file.
@@ -56,11 +56,13 @@ mode=${RELEASE_CHECK_GORELEASER:-auto}
 case "$mode" in
 auto | install | skip) ;;
 prebuild)
-	if ! have_pinned; then
-		install_goreleaser nice -n 19
+	if have_pinned; then
+		echo "goreleaser $GORELEASER_VERSION is already installed in $gobin"
+		exit 0
 	fi
-	echo "goreleaser $GORELEASER_VERSION is installed in $gobin"
-	exit 0
+	echo "building goreleaser $GORELEASER_VERSION into $gobin"
+	# exec: the caller's PID is the build's, so it can stop the build.
+	install_goreleaser exec nice -n 19
 	;;
 *)
 	echo "RELEASE_CHECK_GORELEASER must be auto, install, prebuild or skip, not $mode" >&2
