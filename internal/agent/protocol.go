@@ -135,18 +135,18 @@ func (r Response) GoString() string { return r.String() }
 
 // Status is what `authcli agent status` shows: no secrets.
 type Status struct {
-	PID        int        `json:"pid"`
-	Started    time.Time  `json:"started"`
-	Locked     bool       `json:"locked"`
-	Vault      string     `json:"vault,omitempty"`       // "keyring" or "file"
-	UnlockedAt time.Time  `json:"unlocked_at,omitzero"`  // when the vault was opened
-	LocksAt    time.Time  `json:"locks_at,omitzero"`     // zero: no lifetime
-	Forwarded  bool       `json:"forwarded"`             // the asking connection is forwarded
-	Forward    []string   `json:"forward_allow"`         // empty: every provider
-	Confirm    bool       `json:"confirm"`               // forwarded requests need confirmation
-	Memory     string     `json:"memory"`                // how the agent's memory is protected
-	Refreshes  int        `json:"refreshes"`             // refreshes the agent ran
-	Identities []InUse    `json:"identities"`            // identities in use
+	PID        int       `json:"pid"`
+	Started    time.Time `json:"started"`
+	Locked     bool      `json:"locked"`
+	Vault      string    `json:"vault,omitempty"`      // "keyring" or "file"
+	UnlockedAt time.Time `json:"unlocked_at,omitzero"` // when the vault was opened
+	LocksAt    time.Time `json:"locks_at,omitzero"`    // zero: no lifetime
+	Forwarded  bool      `json:"forwarded"`            // the asking connection is forwarded
+	Forward    []string  `json:"forward_allow"`        // empty: every provider
+	Confirm    bool      `json:"confirm"`              // forwarded requests need confirmation
+	Memory     string    `json:"memory"`               // how the agent's memory is protected
+	Refreshes  int       `json:"refreshes"`            // refreshes the agent ran
+	Identities []InUse   `json:"identities"`           // identities in use
 }
 
 // InUse is an identity a client asked the agent for.
@@ -155,7 +155,7 @@ type InUse struct {
 	Account  string    `json:"account,omitempty"`
 	Subject  string    `json:"subject,omitempty"`
 	LastUsed time.Time `json:"last_used"`
-	Expiry   time.Time `json:"expiry,omitzero"`       // of the token last handed out
+	Expiry   time.Time `json:"expiry,omitzero"`        // of the token last handed out
 	Ahead    time.Time `json:"refresh_ahead,omitzero"` // next refresh ahead of expiry
 }
 
