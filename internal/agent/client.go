@@ -58,12 +58,12 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	if _, err := conn.Write(line); err != nil {
-		return Response{}, c.ioError(ctx, err)
-	}
+	// A write error still leaves the agent's answer to read: it refuses
+	// other users before reading their request.
+	_, werr := conn.Write(line)
 	b, err := readLine(bufio.NewReaderSize(conn, 64<<10))
 	if err != nil {
-		return Response{}, c.ioError(ctx, err)
+		return Response{}, c.ioError(ctx, errors.Join(werr, err))
 	}
 	resp, err := DecodeResponse(b)
 	if err != nil {
@@ -159,5 +159,11 @@ func (v *Vault) Delete(key string) error {
 // List implements vault.Vault.
 func (v *Vault) List(prefix string) ([]string, error) {
 	resp, err := v.c.Do(context.Background(), Request{Op: OpList, Prefix: prefix})
-	return resp.Keys, err
+	if err != nil {
+		return nil, err
+	}
+	if resp.Keys == nil {
+		return []string{}, nil
+	}
+	return resp.Keys, nil
 }
