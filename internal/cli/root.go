@@ -154,6 +154,7 @@ Try it offline first: authcli demo`,
 		newProvidersCmd(env, g),
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
+		newAgentCmd(env, g),
 	)
 	return root
 }

@@ -24,7 +24,7 @@ func openKeeper(env *Env) (*tokens.Keeper, error) {
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, msg: sentence(err), err: err}
 	}
-	v, err := vault.Open(env.Getenv, dir)
+	v, err := openVault(env, dir)
 	if err != nil {
 		return nil, vaultError(err)
 	}
@@ -36,6 +36,9 @@ func openKeeper(env *Env) (*tokens.Keeper, error) {
 
 // vaultError gives vault failures CLI.md's exit code 5 and a way out.
 func vaultError(err error) error {
+	if e := agentError(err); e != nil {
+		return e
+	}
 	switch {
 	case errors.Is(err, vault.ErrUnavailable):
 		return &exitError{code: ExitVault, err: err, msg: "the OS keyring is unavailable or locked (" + trimVault(err) +

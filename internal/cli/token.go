@@ -90,6 +90,23 @@ func (l *lazyConfig) get() (*config.File, error) {
 // and refreshes them when needed. With a valid cached token it does no
 // network I/O and does not read the config unless PROVIDER was omitted.
 func freshToken(ctx context.Context, env *Env, g *globalOptions, provider string, want tokens.Want) (tokens.Record, error) {
+	if c := agentClient(env); c != nil {
+		return freshFromAgent(ctx, c, g, provider, want)
+	}
+	dir, err := config.StateDir(env.Getenv)
+	if err != nil {
+		return tokens.Record{}, &exitError{code: ExitUsage, msg: sentence(err), err: err}
+	}
+	v, err := vault.Open(env.Getenv, dir)
+	if err != nil {
+		return tokens.Record{}, vaultError(err)
+	}
+	return freshTokenFrom(ctx, env, g, v, provider, "", want)
+}
+
+// freshTokenFrom is freshToken with the vault given: the agent runs it
+// with the vault it holds. A subject picks one identity of the provider.
+func freshTokenFrom(ctx context.Context, env *Env, g *globalOptions, v vault.Vault, provider, subject string, want tokens.Want) (tokens.Record, error) {
 	cfg := &lazyConfig{env: env, g: g}
 	if provider == "" {
 		f, err := cfg.get()
@@ -106,10 +123,6 @@ func freshToken(ctx context.Context, env *Env, g *globalOptions, provider string
 	if err != nil {
 		return tokens.Record{}, &exitError{code: ExitUsage, msg: sentence(err), err: err}
 	}
-	v, err := vault.Open(env.Getenv, dir)
-	if err != nil {
-		return tokens.Record{}, vaultError(err)
-	}
 	store := accounts.OpenStore(dir)
 	st, err := store.Load()
 	if err != nil {
@@ -117,6 +130,13 @@ func freshToken(ctx context.Context, env *Env, g *globalOptions, provider string
 	}
 	src := &tokens.Source{Vault: v, LockDir: filepath.Join(dir, "locks"), Now: env.Now, IsRejection: isInvalidGrant}
 	_, id, findErr := st.Find(provider, g.Account)
+	if subject != "" {
+		if _, sid, ok := st.Owner(provider, subject); ok {
+			id, findErr = sid, nil
+		} else {
+			findErr = fmt.Errorf("%w: no %s identity with subject %s", accounts.ErrNotFound, provider, subject)
+		}
+	}
 	switch {
 	case findErr == nil:
 		src.Refresh = refreshFunc(env, cfg, id)
