@@ -161,4 +161,3 @@ func readPassphrase(env *Env, prompt string) (string, error) {
 	}
 	return p, nil
 }
-
