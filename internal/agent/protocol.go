@@ -154,6 +154,7 @@ type InUse struct {
 	Provider string    `json:"provider"`
 	Account  string    `json:"account,omitempty"`
 	Subject  string    `json:"subject,omitempty"`
+	IDToken  bool      `json:"id_token,omitempty"` // the ID token was asked for
 	LastUsed time.Time `json:"last_used"`
 	Expiry   time.Time `json:"expiry,omitzero"`        // of the token last handed out
 	Ahead    time.Time `json:"refresh_ahead,omitzero"` // next refresh ahead of expiry

@@ -549,7 +549,7 @@ func (s *Server) status(forwarded bool) Status {
 	}
 	for id, u := range s.inUse {
 		st.Identities = append(st.Identities, InUse{
-			Provider: id.Provider, Account: id.Account, Subject: id.Subject,
+			Provider: id.Provider, Account: id.Account, Subject: id.Subject, IDToken: id.IDToken,
 			LastUsed: u.lastUsed.UTC(), Expiry: u.expiry.UTC(), Ahead: u.aheadAt.UTC(),
 		})
 	}

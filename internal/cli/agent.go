@@ -248,6 +248,9 @@ func printAgentStatus(w io.Writer, st agent.Status, now time.Time) {
 		if u.Account != "" {
 			line += " (account " + oneLine(u.Account) + ")"
 		}
+		if u.IDToken {
+			line += ", ID token"
+		}
 		line += ", last used " + since(u.LastUsed) + " ago"
 		if !u.Expiry.IsZero() {
 			line += ", token expires in " + u.Expiry.Sub(now).Round(time.Second).String()
