@@ -8,6 +8,9 @@
 #   3. peak RSS of 1 and 2
 #   4. N concurrent `authcli token` on an expired token against the embedded
 #      provider (rotating refresh tokens): how many refreshes it saw
+#   5. cached token through the agent (authcli agent start, file vault, no
+#      vault key in the callers' environment) vs the file vault directly,
+#      and N concurrent callers of an expired token through the agent
 #
 # Usage: bench/token.sh            (needs hyperfine, GNU time; for 2 also
 #                                   gnome-keyring, libsecret-tools, dbus-x11;
@@ -100,6 +103,45 @@ done
 fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 distinct=$(cat "$work"/tok.* | sort -u | wc -l)
+stop_demo
+echo "exit failures: $fails, distinct tokens printed: $distinct"
+grep Stopped "$work/demo.log"
+
+echo
+echo "== 5. cached token through the agent (file vault held by the agent)"
+rm -rf "$AUTHCLI_STATE_DIR"
+export AUTHCLI_VAULT=file
+start_demo 1h
+"$A" login demo >/dev/null 2>&1
+export XDG_RUNTIME_DIR=$work/run
+mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+eval "$("$A" agent start)" >/dev/null
+trap '"$A" agent stop >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# Both through env(1), so both pay for it; the callers of the agent have
+# no vault key, only its socket.
+hyperfine -N --warmup 20 --runs "$RUNS" --style basic --export-json "$out/agent.json" \
+	"env -u AUTHCLI_AGENT_SOCK $A token demo" \
+	"env -u AUTHCLI_VAULT_KEY -u AUTHCLI_VAULT AUTHCLI_AGENT_SOCK=$AUTHCLI_AGENT_SOCK $A token demo"
+echo "peak RSS KiB: authcli token through the agent $(env -u AUTHCLI_VAULT_KEY AUTHCLI_AGENT_SOCK="$AUTHCLI_AGENT_SOCK" /usr/bin/time -f %M "$A" token demo 2>&1 >/dev/null | tail -1)"
+stop_demo
+
+echo
+echo "== 6. $CONCURRENCY concurrent callers of an expired token through the agent"
+"$A" agent stop >/dev/null
+rm -rf "$AUTHCLI_STATE_DIR"
+start_demo 3s
+"$A" login demo >/dev/null 2>&1
+eval "$("$A" agent start)" >/dev/null
+sleep 3.5
+pids=()
+for i in $(seq "$CONCURRENCY"); do
+	env -u AUTHCLI_VAULT_KEY AUTHCLI_AGENT_SOCK="$AUTHCLI_AGENT_SOCK" "$A" token demo >"$work/atok.$i" 2>"$work/aerr.$i" &
+	pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+distinct=$(cat "$work"/atok.* | sort -u | wc -l)
+"$A" agent stop >/dev/null
 stop_demo
 echo "exit failures: $fails, distinct tokens printed: $distinct"
 grep Stopped "$work/demo.log"
