@@ -130,8 +130,8 @@ echo "== 6. $CONCURRENCY concurrent callers of an expired token through the agen
 "$A" agent stop >/dev/null
 rm -rf "$AUTHCLI_STATE_DIR"
 start_demo 3s
-"$A" login demo >/dev/null 2>&1
 eval "$("$A" agent start)" >/dev/null
+env -u AUTHCLI_VAULT_KEY "$A" login demo >/dev/null 2>&1 # signed in through the agent
 sleep 3.5
 pids=()
 for i in $(seq "$CONCURRENCY"); do
@@ -142,6 +142,7 @@ fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 distinct=$(cat "$work"/atok.* | sort -u | wc -l)
 "$A" agent stop >/dev/null
+unset AUTHCLI_AGENT_SOCK
 stop_demo
 echo "exit failures: $fails, distinct tokens printed: $distinct"
 grep Stopped "$work/demo.log"

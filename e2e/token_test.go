@@ -149,9 +149,11 @@ func TestTokenNoIdentity(t *testing.T) {
 	if res.code != 2 || !strings.Contains(res.stderr, `no account "nobody"`) {
 		t.Errorf("unknown account: exit %d, want 2 (%s)", res.code, res.stderr)
 	}
+	// A provider that is not configured is a usage error that names the
+	// configured ones, as login says it.
 	res = r.exec("token", "other")
-	if res.code != 3 || !strings.Contains(res.stderr, "sign in again with: authcli login other") {
-		t.Errorf("provider without identity: exit %d, want 3 (%s)", res.code, res.stderr)
+	if res.code != 2 || !strings.Contains(res.stderr, `no provider named "other" is configured; configured providers: local`) {
+		t.Errorf("unconfigured provider: exit %d, want 2 (%s)", res.code, res.stderr)
 	}
 }
 

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/authcli/authcli/internal/cli"
 )
@@ -18,9 +16,10 @@ var (
 	date    = ""
 )
 
+// main installs no signal handler: the cached `authcli token` path cannot
+// afford one, and each command that has something to finish watches for
+// signals itself (cli.Run).
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
-	stop()
+	code := cli.Run(context.Background(), cli.OSEnv(cli.BuildInfo{Version: version, Commit: commit, Date: date}), os.Args[1:])
 	os.Exit(code)
 }

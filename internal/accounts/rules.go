@@ -240,13 +240,26 @@ func (st *State) Unlink(account, provider, subject string) (Identity, error) {
 // matches every provider. No match is ErrNotFound (or ErrNoAccount), several
 // an *AmbiguousError listing them.
 func (st *State) Find(provider, account string) (Account, Identity, error) {
-	match := func(id Identity) bool { return provider == "" || id.Provider == provider }
-	what := describe(provider, "", account)
+	return st.FindSubject(provider, account, "")
+}
+
+// FindSubject is Find narrowed to one subject when subject is not "": the
+// way to choose among several identities of one provider on one account.
+func (st *State) FindSubject(provider, account, subject string) (Account, Identity, error) {
+	match := func(id Identity) bool {
+		return (provider == "" || id.Provider == provider) && (subject == "" || id.Subject == subject)
+	}
+	what := describe(provider, subject, account)
 	notFound := errorf(ErrNotFound, "no %s is linked; sign in with %s", what,
 		strings.TrimSpace("authcli login "+provider))
 	pick := func(hits []ref) (Account, Identity, error) {
 		if len(hits) > 1 {
-			return Account{}, Identity{}, st.ambiguous(what, "choose one with --account", hits)
+			// Name the flag that can still tell them apart.
+			hint := "choose one with --account or --subject"
+			if account != "" || sameAccount(hits) {
+				hint = "choose one with --subject"
+			}
+			return Account{}, Identity{}, st.ambiguous(what, hint, hits)
 		}
 		h := hits[0]
 		return cloneAccount(st.Accounts[h.a]), cloneIdentity(st.Accounts[h.a].Identities[h.i]), nil
@@ -313,7 +326,10 @@ func (st *State) MarkNeedsSignIn(provider, subject string) error {
 	if !ok {
 		return errorf(ErrNotFound, "no %s is linked", describe(provider, subject, ""))
 	}
-	st.Accounts[a].Identities[i].NeedsSignIn = true
+	// No usable token is left: status must not show an old expiry or a
+	// refresh that cannot happen.
+	id := &st.Accounts[a].Identities[i]
+	id.NeedsSignIn, id.Refreshable, id.TokenExpiry = true, false, time.Time{}
 	return nil
 }
 
@@ -374,6 +390,15 @@ func (st *State) refsIn(a int, match func(Identity) bool) []ref {
 		}
 	}
 	return out
+}
+
+func sameAccount(hits []ref) bool {
+	for _, h := range hits {
+		if h.a != hits[0].a {
+			return false
+		}
+	}
+	return true
 }
 
 func (st *State) ambiguous(what, hint string, hits []ref) error {

@@ -1,19 +1,16 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/flow"
-	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/tui"
 )
 
@@ -40,11 +37,14 @@ func runAccounts(ctx context.Context, env *Env, g *globalOptions) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
-	keeper, err := openKeeper(env)
+	svc, err := newService(env, g)
 	if err != nil {
 		return err
 	}
-	b := &tuiBackend{env: env, g: g, keeper: keeper}
+	if _, err := svc.Vault.List(""); err != nil {
+		return vaultError(err)
+	}
+	b := &tuiBackend{env: env, g: g, svc: svc}
 	err = tui.Run(ctx, b, tui.Options{In: env.In, Out: env.Out, Getenv: env.Getenv, Now: env.Now})
 	if err != nil && ctx.Err() != nil {
 		return &exitError{code: ExitInterrupted, msg: "interrupted; the accounts screen was closed", err: err}
@@ -55,30 +55,33 @@ func runAccounts(ctx context.Context, env *Env, g *globalOptions) error {
 // forceRefresh as a minimum TTL makes every token look too old to keep.
 const forceRefresh = 100 * 365 * 24 * time.Hour
 
-// tuiBackend is the TUI's way to the same code the commands run: the
-// accounts store and vault through the Keeper, sign-ins through
-// signInAndSave, tokens through freshToken, revocation through revoker.
+// tuiBackend is the TUI's way to the use cases the commands run: the same
+// auth.Service, with nothing written to the terminal the TUI draws on.
 type tuiBackend struct {
-	env    *Env
-	g      *globalOptions
-	keeper *tokens.Keeper
+	env *Env
+	g   *globalOptions
+	svc *auth.Service
 }
 
 func (b *tuiBackend) Load() (*accounts.State, error) {
-	st, err := b.keeper.Store.Load()
+	st, err := b.svc.Store.Load()
 	return st, friendly(err)
 }
 
 func (b *tuiBackend) Providers() ([]tui.Provider, error) {
-	cfg, err := b.g.loadConfig(b.env)
+	cfg, err := b.svc.Config()
 	if err != nil {
 		return nil, friendly(err)
 	}
 	var out []tui.Provider
 	for _, name := range cfg.Names() {
-		pc := cfg.Providers[name]
+		pc, err := cfg.Provider(name)
+		if err != nil {
+			out = append(out, tui.Provider{Name: name, DisplayName: name, Problem: sentence(friendly(err))})
+			continue
+		}
 		p := tui.Provider{Name: name, DisplayName: pc.DisplayName, Ready: true}
-		if _, err := flowProvider(b.env, pc, b.g); err != nil {
+		if _, err := b.svc.Build(pc, b.g.Port, b.g.Scopes); err != nil {
 			p.Ready, p.Problem = false, sentence(friendly(err))
 		}
 		out = append(out, p)
@@ -87,69 +90,56 @@ func (b *tuiBackend) Providers() ([]tui.Provider, error) {
 }
 
 func (b *tuiBackend) Link(ctx context.Context, provider, account string, showURL func(string)) error {
-	g := *b.g
-	g.Account = account
-	return friendly(signInAndSave(ctx, b.quiet(showURL), &g, provider, account))
+	return b.signIn(ctx, provider, account, account, showURL)
 }
 
 func (b *tuiBackend) SignIn(ctx context.Context, provider, account string, showURL func(string)) error {
 	// With the account named, a different person signing in is refused
 	// (it would need a link) instead of silently creating an account.
-	g := *b.g
-	g.Account = account
-	return friendly(signInAndSave(ctx, b.quiet(showURL), &g, provider, ""))
+	return b.signIn(ctx, provider, account, "", showURL)
+}
+
+// signIn runs a sign-in behind the TUI: the sign-in address comes through
+// the flow's hook (showURL), the chatter and the browser's own output go
+// nowhere, and no prompt can read the TUI's keys (--yes still confirms).
+func (b *tuiBackend) signIn(ctx context.Context, provider, account, linkTo string, showURL func(string)) error {
+	in := signInRequest(b.env, b.g, signInPlan{})
+	in.Provider, in.Account, in.LinkTo = provider, account, linkTo
+	in.Stderr, in.Terminal, in.OnURL = io.Discard, false, showURL
+	in.Confirm = func(accounts.SignIn, accounts.Resolution) (bool, error) { return b.g.Yes, nil }
+	in.Open = b.env.Open
+	if in.Open == nil {
+		in.Open = flow.SystemOpener(b.env.Getenv, io.Discard)
+	}
+	if b.g.NoBrowser {
+		in.Open = nil
+	}
+	_, err := b.svc.SignIn(ctx, in)
+	return friendly(err)
 }
 
 func (b *tuiBackend) Unlink(ctx context.Context, account, provider, subject string) error {
-	cfg, err := b.g.loadConfig(b.env)
-	if err != nil {
-		return friendly(err)
-	}
-	_, err = b.keeper.Unlink(account, provider, subject, revoker(ctx, b.env, cfg))
+	_, err := b.svc.Unlink(ctx, account, provider, subject)
 	return friendly(err)
 }
 
 func (b *tuiBackend) Refresh(ctx context.Context, provider, account string) error {
-	g := *b.g
-	g.Account = account
-	_, err := freshToken(ctx, b.quiet(nil), &g, provider, tokens.Want{MinTTL: forceRefresh})
+	_, err := b.svc.Fresh(ctx, auth.Want{Provider: provider, Account: account, MinTTL: forceRefresh})
 	return friendly(err)
 }
 
 func (b *tuiBackend) SetDefault(account string) error {
-	return friendly(b.keeper.Store.Update(func(st *accounts.State) error {
+	return friendly(b.svc.Store.Update(func(st *accounts.State) error {
 		return st.SetDefault(account)
 	}))
 }
 
 func (b *tuiBackend) AccessToken(ctx context.Context, provider, account string) (string, error) {
-	g := *b.g
-	g.Account = account
-	rec, err := freshToken(ctx, b.quiet(nil), &g, provider, tokens.Want{MinTTL: time.Minute})
+	rec, err := b.svc.Fresh(ctx, auth.Want{Provider: provider, Account: account, MinTTL: time.Minute})
 	if err != nil {
 		return "", friendly(err)
 	}
 	return rec.AccessToken, nil
-}
-
-// quiet is the environment for work behind the TUI: nothing may reach the
-// terminal the TUI draws on. Sign-in chatter (the address, browser output)
-// goes to a writer that hands the address to showURL; the summary that
-// login prints on stdout is dropped; no prompt can read the TUI's keys.
-// The opener is set explicitly so a machine without a browser gets the
-// address to open (which the TUI shows and copies) rather than the device
-// grant, whose code the TUI has no place for.
-func (b *tuiBackend) quiet(showURL func(string)) *Env {
-	env := *b.env
-	spotter := &urlSpotter{show: showURL}
-	env.In = strings.NewReader("")
-	env.Out = io.Discard
-	env.Err = spotter
-	env.InTTY, env.OutTTY, env.ErrTTY = false, false, false
-	if env.Open == nil {
-		env.Open = flow.SystemOpener(env.Getenv, spotter)
-	}
-	return &env
 }
 
 // friendly gives the TUI the CLI's one-sentence message for err while
@@ -167,47 +157,4 @@ func friendly(err error) error {
 		msg = sentence(err)
 	}
 	return &exitError{code: code, msg: msg, err: err}
-}
-
-// urlSpotter reads sign-in chatter line by line and passes the first line
-// that is only an http(s) address (the flow prints the authorization URL
-// that way) to show. It is written to from the flow and from the browser
-// command's output copier at once.
-type urlSpotter struct {
-	mu   sync.Mutex
-	show func(string)
-	buf  []byte
-	done bool
-}
-
-// maxSpotLine bounds what a line without a newline may hold.
-const maxSpotLine = 64 << 10
-
-func (w *urlSpotter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > maxSpotLine {
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
-}
-
-func (w *urlSpotter) line(s string) {
-	s = strings.TrimSpace(s)
-	if w.done || w.show == nil || strings.ContainsAny(s, " \t") {
-		return
-	}
-	if strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") {
-		w.done = true
-		w.show(oneLine(s))
-	}
 }

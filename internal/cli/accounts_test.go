@@ -12,59 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/tokens"
 )
-
-func TestURLSpotter(t *testing.T) {
-	const authURL = "http://127.0.0.1:40111/authorize?client_id=x&state=s"
-	tests := []struct {
-		name   string
-		writes []string
-		want   []string
-	}{
-		{
-			name:   "the flow's message, in pieces",
-			writes: []string{"Opening the sign-in page in your browser. If it does not open, visit:\n\n  http://127.0.0.1:40111/auth", "orize?client_id=x&state=s\n\n"},
-			want:   []string{authURL},
-		},
-		{
-			name:   "only the first address",
-			writes: []string{"  " + authURL + "\n", "  https://example.com/other\n"},
-			want:   []string{authURL},
-		},
-		{
-			name:   "addresses inside sentences are not the sign-in page",
-			writes: []string{"  avatar:   https://example.com/a.png\n", "see https://example.com for help\n"},
-		},
-		{
-			name:   "a line without its newline is not finished",
-			writes: []string{"  " + authURL},
-		},
-		{
-			name:   "control characters are dropped",
-			writes: []string{"  http://127.0.0.1:1/a\x1b[2Jb\n"},
-			want:   []string{"http://127.0.0.1:1/a[2Jb"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			w := &urlSpotter{show: func(u string) { got = append(got, u) }}
-			for _, s := range tt.writes {
-				if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
-					t.Fatalf("Write: %d, %v", n, err)
-				}
-			}
-			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
-				t.Errorf("shown %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
 
 func TestFriendlyKeepsTheChain(t *testing.T) {
 	err := friendly(flow.ErrCanceled)
@@ -117,10 +68,12 @@ grant = "client_credentials"
 		Getenv: func(k string) string { return vars[k] },
 		Now:    func() time.Time { return now },
 	}
-	keeper, err := openKeeper(env)
+	g := &globalOptions{Timeout: time.Minute}
+	svc, err := newService(env, g)
 	if err != nil {
 		t.Fatal(err)
 	}
+	keeper := &tokens.Keeper{Store: svc.Store, Vault: svc.Vault, Now: env.Now}
 	in := accounts.SignIn{
 		Provider: "corp", Account: "ada", TokenExpiry: now.Add(time.Hour), Refreshable: true,
 		Profile: accounts.Profile{Subject: "ada-1", Email: "ada@example.com"},
@@ -129,7 +82,7 @@ grant = "client_credentials"
 	if _, err := keeper.Save(in, rec, "", nil); err != nil {
 		t.Fatal(err)
 	}
-	return &tuiBackend{env: env, g: &globalOptions{Timeout: time.Minute}, keeper: keeper}, &terminal
+	return &tuiBackend{env: env, g: g, svc: svc}, &terminal
 }
 
 func TestTUIBackend(t *testing.T) {
@@ -148,7 +101,7 @@ func TestTUIBackend(t *testing.T) {
 	if p := providers[0]; p.Name != "corp" || p.DisplayName != "Corp SSO" || !p.Ready {
 		t.Errorf("corp: %+v", p)
 	}
-	if p := providers[1]; p.Name != "robot" || p.Ready || !strings.Contains(p.Problem, "no browser sign-in") {
+	if p := providers[1]; p.Name != "robot" || p.Ready || !strings.Contains(p.Problem, "has no sign-in") {
 		t.Errorf("robot: %+v", p)
 	}
 
@@ -178,25 +131,5 @@ func TestTUIBackend(t *testing.T) {
 
 	if terminal.Len() != 0 {
 		t.Errorf("the backend wrote to the terminal: %q", terminal.String())
-	}
-}
-
-func TestQuietEnvKeepsTheTerminalClean(t *testing.T) {
-	b, terminal := testBackend(t)
-	var shown []string
-	env := b.quiet(func(u string) { shown = append(shown, u) })
-	if env.InTTY || env.OutTTY || env.ErrTTY {
-		t.Error("the quiet environment claims a terminal: a prompt could read the TUI's keys")
-	}
-	if env.Open == nil {
-		t.Error("no opener: the sign-in would switch to the device grant")
-	}
-	printSignedIn(env.Out, "Corp SSO", &flow.Result{Token: &oauth2.Token{}, Profile: flow.Profile{Subject: "ada-1", AvatarURL: "https://example.com/a.png"}}, time.Now())
-	_, _ = env.Err.Write([]byte("Open this URL in a browser to sign in:\n\n  https://login.corp.example/authorize?x=1\n\n"))
-	if terminal.Len() != 0 {
-		t.Errorf("sign-in output reached the terminal: %q", terminal.String())
-	}
-	if len(shown) != 1 || shown[0] != "https://login.corp.example/authorize?x=1" {
-		t.Errorf("shown %q", shown)
 	}
 }

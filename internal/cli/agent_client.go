@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/agent"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -32,8 +33,8 @@ func openVault(env *Env, dir string) (vault.Vault, error) {
 
 // freshFromAgent asks the agent for the token: the agent finds the
 // identity in its accounts store and refreshes when needed.
-func freshFromAgent(ctx context.Context, c *agent.Client, g *globalOptions, provider string, want tokens.Want) (tokens.Record, error) {
-	rec, err := c.Fresh(ctx, agent.Want{Provider: provider, Account: g.Account, MinTTL: want.MinTTL, IDToken: want.IDToken})
+func freshFromAgent(ctx context.Context, c *agent.Client, want auth.Want) (tokens.Record, error) {
+	rec, err := c.Fresh(ctx, agent.Want{Provider: want.Provider, Account: want.Account, Subject: want.Subject, MinTTL: want.MinTTL, IDToken: want.IDToken})
 	if err != nil {
 		if e := agentError(err); e != nil {
 			return tokens.Record{}, e
@@ -41,6 +42,21 @@ func freshFromAgent(ctx context.Context, c *agent.Client, g *globalOptions, prov
 		return tokens.Record{}, err
 	}
 	return rec, nil
+}
+
+// agentRefresher is the auth.Refresher of a Service whose vault is the
+// agent's (the accounts screen, login): the agent runs the refresh. The
+// caller's lock is released first, because the agent takes the same
+// per-identity lock itself.
+type agentRefresher struct{ c *agent.Client }
+
+func (r agentRefresher) Refresh(ctx context.Context, job auth.Job, lock *tokens.Lock) (tokens.Record, error) {
+	lock.Unlock()
+	subject := job.Subject
+	if subject == auth.MachineSubject {
+		subject = "" // the agent finds the machine identity by its provider
+	}
+	return freshFromAgent(ctx, r.c, auth.Want{Provider: job.Provider, Subject: subject, MinTTL: job.Want.MinTTL, IDToken: job.Want.IDToken})
 }
 
 // agentError gives an agent's failure the exit code of CLI.md and its

@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/agent"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
@@ -96,13 +98,19 @@ func serveAgent(ctx context.Context, env *Env, opts *agentStartOptions, paths ag
 		}
 		return env.Getenv(name)
 	}
-	g := opts.globalOptions
+	g := *opts.globalOptions
+	g.Verbose = false // the agent logs outcomes, not each caller's diagnostics
 	srv := agent.NewServer(agent.Config{
 		Open: open,
+		// The refresh runs here, in the agent: it outlives every caller,
+		// so no detached worker is needed.
 		Fresh: func(ctx context.Context, v vault.Vault, w agent.Want) (tokens.Record, error) {
-			gg := *g
-			gg.Account = w.Account
-			return freshTokenFrom(ctx, &inner, &gg, v, w.Provider, w.Subject, tokens.Want{MinTTL: w.MinTTL, IDToken: w.IDToken})
+			svc := &auth.Service{
+				Config: func() (*config.File, error) { return g.loadConfig(&inner) },
+				Store:  accounts.OpenStore(dir), Vault: v, StateDir: dir,
+				HTTP: inner.HTTPClient, Now: inner.Now,
+			}
+			return svc.Fresh(ctx, auth.Want{Provider: w.Provider, Account: w.Account, Subject: w.Subject, MinTTL: w.MinTTL, IDToken: w.IDToken})
 		},
 		VaultKind:        kind,
 		Lifetime:         opts.Lifetime,

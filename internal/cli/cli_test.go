@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/tokens"
@@ -30,12 +31,19 @@ func TestDescribeExitCodes(t *testing.T) {
 		{"timeout", flow.ErrTimeout, ExitFailure, "--timeout"},
 		{"canceled", flow.ErrCanceled, ExitInterrupted, "canceled"},
 		{"denied at the provider", &flow.ProviderError{Stage: "authorization", Code: "access_denied", Description: "no"}, ExitFailure, "allow access"},
-		{"refresh rejected", &flow.ProviderError{Stage: "refresh", Code: "invalid_grant"}, ExitSignIn, "authcli login"},
+		{"refresh rejected", &auth.IdentityError{Provider: "corp", Err: fmt.Errorf("%w: %w", auth.ErrSignInRequired, &flow.ProviderError{Stage: "refresh", Code: "invalid_grant"})}, ExitSignIn, "cannot be refreshed (the provider refused the refresh request (invalid_grant)); sign in again with: authcli login corp"},
+		{"refresh answer failed a check", &auth.IdentityError{Provider: "corp", Err: fmt.Errorf("%w: %w: bad signature", flow.ErrRefreshCheck, flow.ErrIDToken)}, ExitFailure, "refresh failed verification (the ID token failed verification: bad signature); its new refresh token was kept"},
+		{"provider down", &auth.IdentityError{Provider: "corp", Err: fmt.Errorf("%w: discovery: dial tcp 127.0.0.1:9: connection refused", flow.ErrUnreachable)}, ExitFailure, "the corp provider could not be reached (discovery: dial tcp 127.0.0.1:9: connection refused); check the network"},
+		{"not configured", &config.Error{File: "c.toml", Problem: "no provider named \"nosuch\" is configured; configured providers: corp", Err: config.ErrUnknownProvider}, ExitUsage, "configured providers: corp"},
+		{"no identity", &auth.IdentityError{Provider: "corp", Account: "ada", Err: auth.ErrNoIdentity}, ExitSignIn, "no corp identity is signed in on account ada; sign in with: authcli login corp"},
+		{"machine identity has no sign-in", &auth.IdentityError{Provider: "robot", Err: auth.ErrNoBrowserSignIn}, ExitUsage, "authcli token robot"},
+		{"no ID token", auth.ErrNoIDToken, ExitUsage, "without --id-token"},
+		{"lock wait", tokens.ErrLockWait, ExitFailure, "try again"},
 		{"ID token", fmt.Errorf("%w: bad signature", flow.ErrIDToken), ExitFailure, "sign-in refused"},
 		{"mix-up", flow.ErrIssuerMismatch, ExitFailure, "mix-up"},
 		{"needs link", fmt.Errorf("%w: run authcli link x --account a", accounts.ErrNeedsLink), ExitNeedsLink, "nothing was stored"},
 		{"last identity", fmt.Errorf("%w: only way", accounts.ErrLastIdentity), ExitUsage, "only way"},
-		{"no identity", fmt.Errorf("%w: none", accounts.ErrNotFound), ExitSignIn, "authcli login"},
+		{"no linked identity", fmt.Errorf("%w: none", accounts.ErrNotFound), ExitSignIn, "none"},
 		{"keyring", fmt.Errorf("read: %w", vault.ErrUnavailable), ExitVault, "AUTHCLI_VAULT=file"},
 		{"file vault key", vault.ErrDecrypt, ExitVault, "AUTHCLI_VAULT_KEY"},
 		{"no key", vault.ErrNoKey, ExitVault, "AUTHCLI_VAULT_KEY"},
@@ -103,7 +111,7 @@ func TestConfirmLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var errb bytes.Buffer
 			env := &Env{In: strings.NewReader(tt.input), Err: &errb, InTTY: tt.tty, ErrTTY: tt.tty}
-			ok, err := confirmLink(env, &globalOptions{Yes: tt.yes}, "gh", in)(r)
+			ok, err := confirmLink(env, &globalOptions{Yes: tt.yes})(in, r)
 			if err != nil || ok != tt.ok {
 				t.Errorf("ok=%t err=%v, want %t", ok, err, tt.ok)
 			}

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/flow"
 )
 
@@ -19,44 +19,30 @@ type signInPlan struct {
 	openNote   string // what to say before opening (flow.Login.OpenNote)
 }
 
-// signIn runs the browser flow, or the device flow, with the shared flags.
+// signInRequest turns the shared flags and a plan into the use case's
+// sign-in settings.
+func signInRequest(env *Env, g *globalOptions, plan signInPlan) auth.SignIn {
+	return auth.SignIn{
+		Device:           plan.device,
+		AutoDevice:       plan.autoDevice,
+		BrowserAvailable: func() bool { return flow.BrowserAvailable(env.Getenv) },
+		Open:             plan.open,
+		Port:             g.Port,
+		Scopes:           g.Scopes,
+		Timeout:          g.Timeout,
+		Stderr:           env.Err,
+		Terminal:         env.ErrTTY && env.Getenv("TERM") != "dumb",
+		Width:            termWidth(env.Getenv),
+		OpenNote:         plan.openNote,
+		OnCode:           plan.onCode,
+	}
+}
+
+// signIn runs the browser flow, or the device flow, with the shared flags,
+// storing nothing (the demo).
 func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, plan signInPlan) (*flow.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.Timeout)
-	defer cancel()
-	if !plan.device && plan.autoDevice && plan.open != nil && !flow.BrowserAvailable(env.Getenv) {
-		e, err := p.Resolve(ctx, env.httpClient(), env.now)
-		if err == nil && flow.SupportsDevice(e) {
-			fmt.Fprintln(env.Err, "No browser can be opened here (an SSH session, or no display), so authcli signs in with a code you enter on another device.")
-			plan.device = true
-		} else {
-			fmt.Fprintln(env.Err, "No browser can be opened here. Open the URL below in a browser on this machine; over SSH, forward the redirect port first (ssh -L PORT:127.0.0.1:PORT, with a fixed --port).")
-			plan.open = nil
-		}
-	}
-	if plan.device {
-		d := &flow.Device{
-			Provider:   p,
-			HTTPClient: env.httpClient(),
-			Stderr:     env.Err,
-			Now:        env.Now,
-			Terminal:   env.ErrTTY && env.Getenv("TERM") != "dumb",
-			Width:      termWidth(env.Getenv),
-			Logf:       g.logf(env),
-			OnCode:     plan.onCode,
-		}
-		return d.Run(ctx)
-	}
-	l := &flow.Login{
-		Provider:   p,
-		HTTPClient: env.httpClient(),
-		Open:       plan.open,
-		OpenNote:   plan.openNote,
-		Stderr:     env.Err,
-		Now:        env.Now,
-		Progress:   env.ErrTTY && env.Getenv("TERM") != "dumb",
-		Logf:       g.logf(env),
-	}
-	return l.Run(ctx)
+	svc := &auth.Service{HTTP: env.HTTPClient, Now: env.Now, Logf: g.logf(env)}
+	return svc.Authorize(ctx, p, signInRequest(env, g, plan))
 }
 
 func columnsEnv(getenv func(string) string) int {

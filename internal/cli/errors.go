@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/provider"
+	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -40,21 +42,47 @@ func usageErrorf(format string, args ...any) error {
 }
 
 // describe turns any error into an exit code and one sentence that says
-// what happened and what to do next.
+// what happened and what to do next. It is the one place exit codes are
+// chosen: from sentinel errors and error types, never from error text.
 func describe(err error) (int, string) {
 	var ee *exitError
 	var ce *config.Error
 	var pe *flow.ProviderError
 	var pce *provider.ConfigError
+	var ie *auth.IdentityError
+	who, inner, account, subject := "", err, "", ""
+	if errors.As(err, &ie) {
+		who, inner, account, subject = ie.Provider, ie.Err, ie.Account, ie.Subject
+	}
 	switch {
-	case errors.As(err, &pce):
-		return ExitUsage, sentence(err) + " in the config file"
 	case errors.As(err, &ee):
 		return ee.code, ee.msg
+	case errors.As(err, &pce):
+		return ExitUsage, sentence(pce) + " in the config file"
 	case errors.As(err, &ce):
 		// The config package's sentences already name the file, line and
 		// key, and say what to do.
 		return ExitUsage, ce.Error()
+	case errors.Is(err, auth.ErrNoIdentity):
+		return ExitSignIn, fmt.Sprintf("no %s identity is signed in%s%s; sign in with: authcli login %s",
+			who, forAccount(account), forSubject(subject), who)
+	case errors.Is(err, auth.ErrSignInRequired):
+		return ExitSignIn, fmt.Sprintf("the %s tokens cannot be refreshed (%s); sign in again with: authcli login %s",
+			who, detail(inner, auth.ErrSignInRequired), who)
+	case errors.Is(err, flow.ErrRefreshCheck):
+		return ExitFailure, fmt.Sprintf("the provider's answer to the %s refresh failed verification (%s); its new refresh token was kept and nothing else was used, so the next run refreshes again (if this repeats, check issuer and client_id in the config and report it)",
+			who, detail(inner, flow.ErrRefreshCheck))
+	case errors.Is(err, flow.ErrUnreachable):
+		return ExitFailure, fmt.Sprintf("%s (%s); check the network connection and any proxy settings, then try again",
+			unreachable(who), detail(inner, flow.ErrUnreachable))
+	case errors.Is(err, auth.ErrNoIDToken):
+		return ExitUsage, "this identity has no ID token (the provider is not OpenID Connect, or openid was not requested); print the access token without --id-token"
+	case errors.Is(err, auth.ErrNoBrowserSignIn):
+		return ExitUsage, fmt.Sprintf("provider %s uses grant = \"client_credentials\", which has no sign-in; get its tokens with: authcli token %s", who, who)
+	case errors.Is(err, auth.ErrProviderGone):
+		return ExitUsage, fmt.Sprintf("provider %s is no longer in the config file; add its table back to refresh or revoke these tokens", who)
+	case errors.Is(err, tokens.ErrLockWait):
+		return ExitFailure, sentence(tokens.ErrLockWait) + "; if no other authcli is running, try again"
 	case errors.Is(err, flow.ErrCanceled):
 		return ExitInterrupted, "the sign-in was canceled; nothing was stored"
 	case errors.Is(err, flow.ErrTimeout):
@@ -69,29 +97,58 @@ func describe(err error) (int, string) {
 		return ExitFailure, sentence(err) + "; free the port or pass a different --port"
 	case errors.As(err, &pe):
 		if pe.Code == "access_denied" {
-			return ExitFailure, sentence(err) + "; run the command again and allow access at the provider"
+			return ExitFailure, sentence(pe) + "; run the command again and allow access at the provider"
 		}
-		if pe.Code == "invalid_grant" && pe.Stage == "refresh" {
-			return ExitSignIn, sentence(err) + "; sign in again with authcli login"
-		}
-		return ExitFailure, sentence(err) + "; check the provider settings in the config, then try again"
+		return ExitFailure, sentence(pe) + "; check the provider settings in the config, then try again"
 	case errors.Is(err, accounts.ErrNeedsLink):
 		return ExitNeedsLink, sentence(err) + " (or sign in again with --yes); nothing was stored"
 	case errors.Is(err, accounts.ErrNotFound):
-		if strings.Contains(err.Error(), "authcli login") {
-			return ExitSignIn, sentence(err)
-		}
-		return ExitSignIn, sentence(err) + "; sign in with authcli login PROVIDER"
+		return ExitSignIn, sentence(err)
 	case errors.Is(err, accounts.ErrLastIdentity), errors.Is(err, accounts.ErrAmbiguous),
 		errors.Is(err, accounts.ErrLinkedElsewhere), errors.Is(err, accounts.ErrNoAccount), errors.Is(err, accounts.ErrInvalid):
 		return ExitUsage, sentence(err)
 	case isVaultError(err):
 		code, msg := describe(vaultError(err))
 		return code, msg
+	case isSecurityRefusal(err) && ie != nil:
+		return ExitFailure, fmt.Sprintf("the %s refresh was refused: %s; the stored tokens were kept (check the issuer and client_id in the config, and report it if they are right)", who, sentence(inner))
 	case isSecurityRefusal(err):
 		return ExitFailure, "sign-in refused: " + sentence(err) + "; nothing was stored (check the issuer and client_id in the config, and report it if they are right)"
 	}
+	if ie != nil {
+		return ExitFailure, fmt.Sprintf("%s: %s", who, sentence(inner))
+	}
 	return ExitFailure, sentence(err)
+}
+
+// detail is err's sentence without the sentinel's own words in front.
+func detail(err, sentinel error) string {
+	s := sentence(err)
+	if i := strings.Index(s, sentinel.Error()); i >= 0 {
+		s = s[i+len(sentinel.Error()):]
+	}
+	return strings.TrimSpace(strings.TrimLeft(s, ":("))
+}
+
+func unreachable(name string) string {
+	if name == "" {
+		return sentence(flow.ErrUnreachable)
+	}
+	return "the " + name + " provider could not be reached"
+}
+
+func forAccount(account string) string {
+	if account == "" {
+		return ""
+	}
+	return " on account " + account
+}
+
+func forSubject(subject string) string {
+	if subject == "" {
+		return ""
+	}
+	return " with subject " + oneLine(subject)
 }
 
 func isVaultError(err error) bool {

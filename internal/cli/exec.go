@@ -10,13 +10,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/vault"
 )
 
 type execOptions struct {
 	*globalOptions
 	Provider string
+	Subject  string
 	EnvVar   string
 }
 
@@ -37,6 +38,7 @@ command's exit code.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Provider, "provider", "", "provider whose token to use (default: default_provider)")
+	cmd.Flags().StringVar(&opts.Subject, "subject", "", "subject of the identity, when the account has several of that provider")
 	cmd.Flags().StringVar(&opts.EnvVar, "env", "AUTHCLI_ACCESS_TOKEN", "environment variable that receives the token")
 	return cmd
 }
@@ -45,7 +47,7 @@ func runExec(ctx context.Context, env *Env, opts *execOptions, args []string) er
 	if !envName.MatchString(opts.EnvVar) {
 		return usageErrorf("--env %q is not a valid environment variable name", opts.EnvVar)
 	}
-	rec, err := freshToken(ctx, env, opts.globalOptions, opts.Provider, tokens.Want{MinTTL: time.Minute})
+	rec, err := freshToken(ctx, env, opts.globalOptions, auth.Want{Provider: opts.Provider, Account: opts.Account, Subject: opts.Subject, MinTTL: time.Minute})
 	if err != nil {
 		return err
 	}

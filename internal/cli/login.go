@@ -9,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
-	"github.com/authcli/authcli/internal/provider"
 )
 
 type loginOptions struct {
@@ -48,65 +46,32 @@ func runLogin(ctx context.Context, env *Env, opts *loginOptions) error {
 	return signInAndSave(ctx, env, opts.globalOptions, opts.Provider, "")
 }
 
-// signInAndSave is login and link: sign in, then store per the accounts
-// rules. linkTo names the account for an explicit link.
+// signInAndSave is login and link: one use-case call, then the summary.
+// linkTo names the account for an explicit link.
 func signInAndSave(ctx context.Context, env *Env, g *globalOptions, provider, linkTo string) error {
 	if err := g.validate(); err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig(env)
+	svc, err := newService(env, g)
 	if err != nil {
 		return err
 	}
-	pc, err := cfg.Provider(provider)
-	if err != nil {
-		return err
-	}
-	fp, err := flowProvider(env, pc, g)
-	if err != nil {
-		return err
-	}
-	keeper, err := openKeeper(env)
-	if err != nil {
-		return err
-	}
-	plan := signInPlan{device: g.Device, autoDevice: env.Open == nil}
+	in := signInRequest(env, g, signInPlan{device: g.Device, autoDevice: env.Open == nil})
 	if !g.NoBrowser {
-		plan.open = env.opener()
+		in.Open = env.opener()
 	}
-	res, err := signIn(ctx, env, g, fp, plan)
+	in.Provider, in.Account, in.LinkTo = provider, g.Account, linkTo
+	in.Confirm = confirmLink(env, g)
+	done, err := svc.SignIn(ctx, in)
 	if err != nil {
 		return err
 	}
-	in := signInFor(pc, g.Account, res)
-	r, err := keeper.Save(in, signInRecord(res), linkTo, confirmLink(env, g, pc.Name, in))
-	if err != nil {
-		return err
+	printSignedIn(env.Out, done.Provider.DisplayName, done.Result, env.now())
+	if done.NoOfflineToken {
+		fmt.Fprintf(env.Err, "Warning: the provider gave no refresh token although offline access was asked for, so authcli token will need a new sign-in when this access token expires; allow offline access for the client at the provider (or set auth_params.prompt = \"consent\" for %s).\n", done.Provider.Name)
 	}
-	printSignedIn(env.Out, pc.DisplayName, res, env.now())
-	st, _ := keeper.Store.Load()
-	fmt.Fprintln(env.Err, describeOutcome(r, pc.Name, st))
+	fmt.Fprintln(env.Err, describeOutcome(done.Resolution, done.Provider.Name, done.State))
 	return nil
-}
-
-// flowProvider turns a validated config table into what the flow needs
-// (the preset's endpoints and quirks come from internal/provider), with
-// --port and --scopes applied.
-func flowProvider(env *Env, pc *config.Provider, g *globalOptions) (flow.Provider, error) {
-	if pc.Grant == config.GrantClientCredentials {
-		return flow.Provider{}, usageErrorf("provider %q uses grant = \"client_credentials\", which has no browser sign-in; use authcli token %s", pc.Name, pc.Name)
-	}
-	p, err := provider.Build(pc, env.Now)
-	if err != nil {
-		return flow.Provider{}, err
-	}
-	if g.Port != 0 {
-		p.RedirectPort = g.Port
-	}
-	if len(g.Scopes) > 0 {
-		p.Scopes = g.Scopes
-	}
-	return p, nil
 }
 
 // printSignedIn writes the human summary of a sign-in. Never a token.

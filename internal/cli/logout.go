@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/auth"
 )
 
 type logoutOptions struct {
@@ -40,42 +41,17 @@ func runLogout(ctx context.Context, env *Env, opts *logoutOptions) error {
 	if opts.Provider == "" && opts.Account == "" && !opts.All {
 		return usageErrorf("say what to log out of: authcli logout PROVIDER, --account NAME, or --all")
 	}
-	cfg, err := opts.loadConfig(env)
+	svc, err := newService(env, opts.globalOptions)
 	if err != nil {
 		return err
 	}
-	keeper, err := openKeeper(env)
-	if err != nil {
-		return err
-	}
-	st, err := keeper.Store.Load()
-	if err != nil {
-		return err
-	}
-	var ids []accounts.Identity
-	switch {
-	case opts.All:
-		for _, a := range st.Accounts {
-			ids = append(ids, a.Identities...)
-		}
-	case opts.Provider != "":
-		_, id, err := st.Find(opts.Provider, opts.Account)
-		if err != nil {
-			return err
-		}
-		ids = []accounts.Identity{id}
-	default:
-		a, ok := st.Account(opts.Account)
-		if !ok {
-			return usageErrorf("there is no account %q; run authcli status to see the accounts", opts.Account)
-		}
-		ids = a.Identities
-	}
+	ids, err := svc.Logout(ctx, auth.Logout{Provider: opts.Provider, Account: opts.Account, All: opts.All})
 	if len(ids) == 0 {
-		fmt.Fprintln(env.Err, "Nothing to log out of.")
-		return nil
+		if err == nil {
+			fmt.Fprintln(env.Err, "Nothing to log out of.")
+		}
+		return err
 	}
-	err = keeper.Logout(ids, revoker(ctx, env, cfg))
 	for _, id := range ids {
 		fmt.Fprintf(env.Err, "Logged out of %s (%s).\n", id.Provider, oneLine(orSubject(id)))
 	}

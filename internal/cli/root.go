@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,12 @@ type Env struct {
 	HTTPClient    *http.Client // nil: flow.NewHTTPClient
 	Open          flow.Opener  // nil: flow.SystemOpener
 	Build         BuildInfo
+	// Detach runs refreshes in a process of their own session, which no
+	// signal to this one can interrupt (OSEnv, where the OS allows).
+	Detach bool
+	// signals, when set, receives the terminating signal a command got
+	// once it watches for them (watchSignals); nil: no signal handling.
+	signals *interrupts
 }
 
 // BuildInfo is stamped into the binary at release time.
@@ -42,6 +49,7 @@ func OSEnv(build BuildInfo) *Env {
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
 		Getenv: os.Getenv, Now: time.Now, Build: build,
+		Detach: canDetach, signals: &interrupts{},
 	}
 }
 
@@ -72,11 +80,22 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	started := false
 	// Cobra reports unknown commands and wrong argument counts before any
 	// command runs: those are usage errors.
-	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		started = true
+		// The hot commands watch for signals only once they leave their
+		// cached path (auth.Service.SlowPath); every other command has an
+		// interactive flow or a change to finish, and watches throughout.
+		if !leanCommands[cmd.Name()] {
+			cmd.SetContext(env.watchSignals(cmd.Context()))
+		}
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if sig := env.signals.received(); sig != 0 {
+		err = interruptedError(sig, err)
 	}
 	if !started {
 		var ee *exitError
@@ -99,6 +118,34 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		}
 	}
 	return code
+}
+
+// leanCommands are the commands on scripts' hot path.
+var leanCommands = map[string]bool{"token": true, "exec": true, refreshWorkerCmd: true}
+
+// interruptedError is what a command stopped by a signal reports: exit
+// 128+N, as a shell reports a process killed by signal N.
+func interruptedError(sig syscall.Signal, err error) error {
+	msg := fmt.Sprintf("interrupted by %s", signalName(sig))
+	switch {
+	case errors.Is(err, flow.ErrCanceled) || errors.Is(err, flow.ErrTimeout):
+		msg += "; the sign-in was canceled and nothing was stored"
+	default:
+		msg += "; a refresh already under way still completes and is stored"
+	}
+	return &exitError{code: 128 + int(sig), msg: msg, err: err}
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "Ctrl-C (SIGINT)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
 }
 
 // Command is authcli's command tree, for tools that document it
@@ -154,6 +201,7 @@ Try it offline first: authcli demo`,
 		newProvidersCmd(env, g),
 		newVersionCmd(env),
 		newAccountsCmd(env, g),
+		newRefreshWorkerCmd(env, g),
 		newAgentCmd(env, g),
 	)
 	return root

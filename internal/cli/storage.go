@@ -2,37 +2,14 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/authcli/authcli/internal/accounts"
-	"github.com/authcli/authcli/internal/config"
-	"github.com/authcli/authcli/internal/flow"
-	"github.com/authcli/authcli/internal/provider"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
-
-// openKeeper opens the accounts store and the vault of this user, and
-// checks that the vault can be used before anyone signs in for nothing.
-func openKeeper(env *Env) (*tokens.Keeper, error) {
-	dir, err := config.StateDir(env.Getenv)
-	if err != nil {
-		return nil, &exitError{code: ExitUsage, msg: sentence(err), err: err}
-	}
-	v, err := openVault(env, dir)
-	if err != nil {
-		return nil, vaultError(err)
-	}
-	if _, err := v.List(""); err != nil {
-		return nil, vaultError(err)
-	}
-	return &tokens.Keeper{Store: accounts.OpenStore(dir), Vault: v, Now: env.Now}, nil
-}
 
 // vaultError gives vault failures CLI.md's exit code 5 and a way out.
 func vaultError(err error) error {
@@ -59,50 +36,10 @@ func trimVault(err error) string {
 	return strings.ReplaceAll(sentence(err), "vault: ", "")
 }
 
-// signInRecord is what the vault keeps from a sign-in.
-func signInRecord(res *flow.Result) tokens.Record {
-	var rec tokens.Record
-	if res.Token != nil {
-		rec = tokens.Record{
-			AccessToken:  res.Token.AccessToken,
-			TokenType:    res.Token.TokenType,
-			RefreshToken: res.Token.RefreshToken,
-			Expiry:       res.Token.Expiry,
-		}
-	}
-	// Without the ID token's own expiry, `token --id-token` would think it
-	// never expires and print it long after its exp.
-	rec.IDToken, rec.IDTokenExpiry = res.IDToken, tokens.IDTokenExpiry(res.IDToken)
-	rec.Scopes = res.Scopes
-	if e := res.Endpoints; e != nil {
-		rec.TokenURL, rec.RevocationURL = e.Token, e.Revocation
-	}
-	return rec
-}
-
-func signInFor(pc *config.Provider, account string, res *flow.Result) accounts.SignIn {
-	p := res.Profile
-	in := accounts.SignIn{
-		Provider: pc.Name,
-		Profile: accounts.Profile{
-			Subject: p.Subject, Email: p.Email, EmailVerified: p.EmailVerified,
-			Name: p.Name, AvatarURL: p.AvatarURL, Claims: p.Claims,
-		},
-		TrustEmailVerified: pc.TrustEmailVerified,
-		Scopes:             res.Scopes,
-		Account:            account,
-	}
-	if res.Token != nil {
-		in.TokenExpiry = res.Token.Expiry
-		in.Refreshable = res.Token.RefreshToken != ""
-	}
-	return in
-}
-
 // confirmLink asks on the terminal (CLI.md outcome 3); --yes answers for
 // the person; without a terminal nobody can answer, so it is a no.
-func confirmLink(env *Env, g *globalOptions, provider string, in accounts.SignIn) tokens.Confirm {
-	return func(r accounts.Resolution) (bool, error) {
+func confirmLink(env *Env, g *globalOptions) tokens.Confirm {
+	return func(in accounts.SignIn, r accounts.Resolution) (bool, error) {
 		if g.Yes {
 			return true, nil
 		}
@@ -113,7 +50,7 @@ func confirmLink(env *Env, g *globalOptions, provider string, in accounts.SignIn
 		if who == "" {
 			who = in.Profile.Subject
 		}
-		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", provider, oneLine(who), r.Account)
+		fmt.Fprintf(env.Err, "The %s identity %s is new, and account %s matches it", in.Provider, oneLine(who), r.Account)
 		if r.Candidate == r.Account {
 			fmt.Fprint(env.Err, " by its verified email")
 		}
@@ -142,28 +79,6 @@ func describeOutcome(r accounts.Resolution, provider string, st *accounts.State)
 		return fmt.Sprintf("Linked this %s identity to account %s.", provider, r.Account)
 	}
 	return ""
-}
-
-// revoker revokes the way each provider documents (RFC 7009 for most;
-// GitHub, Facebook and Apple have their own requests).
-func revoker(ctx context.Context, env *Env, cfg *config.File) tokens.Revoker {
-	return func(id accounts.Identity, rec tokens.Record) error {
-		pc, ok := cfg.Providers[id.Provider]
-		if !ok {
-			return fmt.Errorf("provider %q is no longer in the config", id.Provider)
-		}
-		p, err := provider.Build(pc, env.Now)
-		if err != nil {
-			return err
-		}
-		if p.RevocationURL == "" && pc.Issuer == "" {
-			p.RevocationURL = rec.RevocationURL
-		}
-		if p.Revoke == nil {
-			return fmt.Errorf("%w (%s)", flow.ErrNoRevocation, pc.DisplayName)
-		}
-		return p.Revoke(ctx, env.httpClient(), &oauth2.Token{AccessToken: rec.AccessToken, RefreshToken: rec.RefreshToken})
-	}
 }
 
 // warnRevocation reports a failed revocation; the local tokens are gone

@@ -33,15 +33,11 @@ An account's last identity cannot be unlinked: use logout instead.`,
 }
 
 func runUnlink(ctx context.Context, env *Env, opts *unlinkOptions) error {
-	cfg, err := opts.loadConfig(env)
+	svc, err := newService(env, opts.globalOptions)
 	if err != nil {
 		return err
 	}
-	keeper, err := openKeeper(env)
-	if err != nil {
-		return err
-	}
-	id, err := keeper.Unlink(opts.Account, opts.Provider, opts.Subject, revoker(ctx, env, cfg))
+	id, err := svc.Unlink(ctx, opts.Account, opts.Provider, opts.Subject)
 	if id.Provider == "" {
 		return err
 	}

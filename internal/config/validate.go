@@ -203,7 +203,9 @@ func (v *validator) kindRules(p *Provider, raw *rawProvider, at func(...string) 
 		if raw.Issuer == nil {
 			v.fail(at("issuer"), "is required for kind oidc (the provider's OpenID issuer URL)")
 		}
-		if p.Scopes != nil && !slices.Contains(p.Scopes, "openid") {
+		// A machine identity gets no ID token whatever it asks for, so
+		// its scopes are the API's own.
+		if authCode && p.Scopes != nil && !slices.Contains(p.Scopes, "openid") {
 			v.fail(at("scopes"), "must include openid for kind oidc, or the provider returns no ID token")
 		}
 	case KindOAuth2:

@@ -1,8 +1,10 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -19,6 +21,15 @@ var (
 	ErrDiscovery       = errors.New("the provider's discovery document could not be used")
 	ErrInsecureURL     = errors.New("an http:// URL is only allowed on a loopback address")
 	ErrUserinfo        = errors.New("the provider's userinfo answer could not be used")
+	// ErrRefreshCheck: the provider answered a refresh with tokens that
+	// failed a check. It may have rotated, so its refresh token is kept.
+	ErrRefreshCheck = errors.New("the provider's answer to the refresh failed verification")
+	// ErrUnknownKey: an ID token signed with a key the known key set lacks
+	// (the provider may have rotated its keys).
+	ErrUnknownKey = errors.New("the ID token is signed with a key the provider's key set does not list")
+	// ErrUnreachable: no answer from the provider at all (DNS, refused
+	// connection, timeout), as opposed to an answer authcli refused.
+	ErrUnreachable = errors.New("the provider could not be reached")
 )
 
 // ProviderError is an OAuth error answered by the provider: an `error`
@@ -54,6 +65,21 @@ func sanitize(s string) string {
 		b.WriteRune(r)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// isNetworkError reports an error that means no answer came back: DNS,
+// a refused or reset connection, a timeout.
+func isNetworkError(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	var ne net.Error
+	return errors.As(err, &op) || errors.As(err, &dns) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// reachError says which request got no answer.
+func reachError(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrUnreachable, what, libError{err})
 }
 
 // libError shows an error from go-oidc or x/oauth2 as text for a person:

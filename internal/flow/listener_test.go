@@ -243,8 +243,8 @@ func TestLoginSurvivesLocalAttacker(t *testing.T) {
 	op := oidctest.New(t)
 	var forgedStatuses []int
 	res, err, _ := signIn(t, op, func(l *Login) {
-		play := l.ready
-		l.ready = func(authURL string) {
+		play := l.Ready
+		l.Ready = func(authURL string) {
 			u, _ := url.Parse(authURL)
 			cb, _ := url.Parse(u.Query().Get("redirect_uri"))
 			if c, err := net.Dial("tcp", cb.Host); err == nil {

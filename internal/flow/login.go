@@ -39,9 +39,11 @@ type Login struct {
 	OpenNote string
 	Logf     func(format string, args ...any)
 
-	// ready, when set, receives the authorization URL once the listener is
-	// up; tests use it to play the browser.
-	ready func(authURL string)
+	// Ready, when set, receives the authorization URL once the listener is
+	// up and the browser was asked to open it: a TUI shows it from here
+	// (nothing needs to read Stderr), tests play the browser with it. It
+	// must not block.
+	Ready func(authURL string)
 }
 
 // Result is a completed sign-in. Token holds secrets: never print it.
@@ -116,8 +118,8 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	} else {
 		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n\n  %s\n\n", authURL)
 	}
-	if l.ready != nil {
-		l.ready(authURL)
+	if l.Ready != nil {
+		l.Ready(authURL)
 	}
 
 	stop := l.progress(ctx, stderr)
@@ -228,6 +230,9 @@ func tokenError(stage string, err error) error {
 	}
 	if strings.Contains(err.Error(), "missing access_token") {
 		return fmt.Errorf("%w: it has no access token", ErrTokenResponse)
+	}
+	if isNetworkError(err) {
+		return reachError("the "+stage+" request", err)
 	}
 	return fmt.Errorf("the %s request failed: %w", stage, libError{err})
 }

@@ -33,7 +33,7 @@ func signIn(t *testing.T, op *oidctest.OP, tweak func(*Login)) (*Result, error, 
 	pageCh := make(chan string, 1)
 	browsed := false
 	l := &Login{Provider: fakeProvider(op), HTTPClient: NewHTTPClient(5 * time.Second)}
-	l.ready = func(authURL string) {
+	l.Ready = func(authURL string) {
 		browsed = true
 		go func() {
 			resp, err := http.Get(authURL)
@@ -265,7 +265,7 @@ func TestLoginProviderNeverAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	l := &Login{Provider: fakeProvider(op)}
-	l.ready = func(u string) {
+	l.Ready = func(u string) {
 		go func() {
 			if resp, err := http.Get(u); err == nil {
 				resp.Body.Close()

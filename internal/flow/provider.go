@@ -75,7 +75,12 @@ type Endpoints struct {
 	JWKS         string
 	AuthStyle    oauth2.AuthStyle
 	IssParameter bool // RFC 9207 authorization_response_iss_parameter_supported
-	Verifier     *oidc.IDTokenVerifier
+	// SigningAlgs are the ID token algorithms discovery announces.
+	SigningAlgs []string
+	Verifier    *oidc.IDTokenVerifier
+	// keys, when set, are the keys Verifier checks against, fetched before
+	// a refresh grant (RefreshEndpoints).
+	keys         *keySet
 	oidcProvider *oidc.Provider
 
 	// issuerCheck and discovered come from Provider.IssuerCheck: Verifier
@@ -86,11 +91,12 @@ type Endpoints struct {
 
 // discoveryExtras are discovery fields go-oidc does not expose directly.
 type discoveryExtras struct {
-	Issuer       string `json:"issuer"`
-	JWKSURI      string `json:"jwks_uri"`
-	Revocation   string `json:"revocation_endpoint"`
-	DeviceAuth   string `json:"device_authorization_endpoint"`
-	IssParameter bool   `json:"authorization_response_iss_parameter_supported"`
+	Issuer       string   `json:"issuer"`
+	JWKSURI      string   `json:"jwks_uri"`
+	Revocation   string   `json:"revocation_endpoint"`
+	DeviceAuth   string   `json:"device_authorization_endpoint"`
+	IssParameter bool     `json:"authorization_response_iss_parameter_supported"`
+	SigningAlgs  []string `json:"id_token_signing_alg_values_supported"`
 }
 
 // Resolve finds the provider's endpoints: by OpenID discovery when Issuer is
@@ -112,6 +118,9 @@ func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() t
 		}
 		op, err := oidc.NewProvider(dctx, p.Issuer)
 		if err != nil {
+			if isNetworkError(err) {
+				return nil, reachError("discovery", err)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrDiscovery, libError{err})
 		}
 		var x discoveryExtras
@@ -129,6 +138,7 @@ func (p Provider) Resolve(ctx context.Context, client *http.Client, now func() t
 		e.Userinfo = op.UserInfoEndpoint()
 		e.JWKS, e.Revocation, e.DeviceAuth = x.JWKSURI, x.Revocation, x.DeviceAuth
 		e.IssParameter = x.IssParameter
+		e.SigningAlgs = asymmetric(x.SigningAlgs)
 		e.oidcProvider = op
 	}
 	override := func(dst *string, v string) {

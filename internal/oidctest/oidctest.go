@@ -89,17 +89,23 @@ type OP struct {
 	// issues: random per provider, so a test can look for them in output
 	// that must not hold them.
 	AccessToken, RefreshToken string
+	// Rotate makes every refresh grant issue a new RefreshToken (and
+	// refuse the old one, as invalid_grant).
+	Rotate bool
+	// RefuseRefresh answers every refresh grant with this OAuth error.
+	RefuseRefresh string
 
 	srv      *httptest.Server
 	hangDone chan struct{}
 	closeMu  sync.Once
 
-	mu      sync.Mutex
-	keys    []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
-	kids    []string
-	pending map[string]authRequest // by code
-	seen    []url.Values           // authorization requests
-	issued  []string               // ID tokens issued
+	mu        sync.Mutex
+	keys      []*ecdsa.PrivateKey // keys[len-1] signs; all but maybe it are published
+	kids      []string
+	pending   map[string]authRequest // by code
+	refreshes int
+	seen      []url.Values // authorization requests
+	issued    []string     // ID tokens issued
 }
 
 type authRequest struct {
@@ -291,6 +297,10 @@ func (op *OP) authorize(w http.ResponseWriter, r *http.Request) {
 // provider would, then answers per the knobs.
 func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		op.refresh(w, r)
+		return
+	}
 	code := r.PostForm.Get("code")
 	op.mu.Lock()
 	req, ok := op.pending[code]
@@ -309,10 +319,50 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(op.TokenRaw))
 		return
 	}
+	op.issue(w, r, req.nonce)
+}
+
+// refresh answers a refresh grant: a known refresh token gets new tokens
+// (and, with Rotate, a new refresh token); anything else invalid_grant.
+func (op *OP) refresh(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	known := r.PostForm.Get("refresh_token") == op.RefreshToken
+	if known && op.RefuseRefresh == "" {
+		op.refreshes++
+		if op.Rotate {
+			op.RefreshToken = "rt-" + random()
+		}
+	}
+	refuse := op.RefuseRefresh
+	op.mu.Unlock()
+	if !known && refuse == "" {
+		refuse = "invalid_grant"
+	}
+	if refuse != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"error":%q}`, refuse)
+		return
+	}
+	op.issue(w, r, "")
+}
+
+// Refreshes counts the refresh grants answered with tokens.
+func (op *OP) Refreshes() int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.refreshes
+}
+
+// issue answers a token request with signed tokens.
+func (op *OP) issue(w http.ResponseWriter, r *http.Request, nonce string) {
 	now := time.Now()
 	claims := map[string]any{
 		"iss": op.Issuer(), "sub": Subject, "aud": ClientID, "exp": now.Add(time.Hour).Unix(),
-		"iat": now.Unix(), "nonce": req.nonce, "email": Email, "email_verified": true, "name": Name,
+		"iat": now.Unix(), "email": Email, "email_verified": true, "name": Name,
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
 	}
 	if op.Claims != nil {
 		op.Claims(claims)
@@ -328,7 +378,9 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	op.issued = append(op.issued, raw)
 	op.mu.Unlock()
+	op.mu.Lock()
 	body := map[string]any{"access_token": op.AccessToken, "token_type": "Bearer", "expires_in": 3600, "refresh_token": op.RefreshToken, "id_token": raw}
+	op.mu.Unlock()
 	if op.TokenBody != nil {
 		op.TokenBody(body)
 	}

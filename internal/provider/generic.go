@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,10 +26,28 @@ func oidcPreset() preset {
 		grants:            []string{GrantRefreshToken},
 		clientCredentials: true,
 		finish: func(_ *config.Provider, p *flow.Provider, now func() time.Time) error {
+			askConsentForOffline(p)
 			p.Revoke = rfc7009Revoker(*p, now, true)
 			return nil
 		},
 	}
+}
+
+// askConsentForOffline adds prompt=consent when offline_access is asked
+// for: OpenID Connect Core §11 lets a provider ignore offline_access
+// otherwise, and strict ones do (node-oidc-provider then issues no refresh
+// token at all). A table's own auth_params.prompt wins.
+func askConsentForOffline(p *flow.Provider) {
+	if !slices.Contains(p.Scopes, "offline_access") {
+		return
+	}
+	if _, set := p.AuthParams["prompt"]; set {
+		return
+	}
+	if p.AuthParams == nil {
+		p.AuthParams = map[string]string{}
+	}
+	p.AuthParams["prompt"] = "consent"
 }
 
 // oauth2Preset is kind "oauth2": explicit endpoints and a claim mapping

@@ -162,3 +162,27 @@ func TestGrants(t *testing.T) {
 		t.Error("an unknown kind was built")
 	}
 }
+
+// TestOIDCOfflineAccessAsksForConsent: OpenID Connect Core §11 lets a
+// provider ignore offline_access without prompt=consent, and strict ones
+// (node-oidc-provider) do. The table's own prompt wins.
+func TestOIDCOfflineAccessAsksForConsent(t *testing.T) {
+	tests := []struct {
+		name, extra, want string
+	}{
+		{"default scopes", "", "consent"},
+		{"scopes without offline_access", `scopes = ["openid", "email"]`, ""},
+		{"the table's own prompt", `auth_params = { prompt = "login" }`, "login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Build(parseProvider(t, "corp", "kind = \"oidc\"\nissuer = \"https://login.corp.example\"\nclient_id = \"cli\"\n"+tt.extra), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.AuthParams["prompt"]; got != tt.want {
+				t.Errorf("prompt = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

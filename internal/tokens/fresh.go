@@ -4,14 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
-	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -20,32 +14,16 @@ import (
 // rejected the refresh token.
 var ErrSignInRequired = errors.New("sign-in required")
 
-// RefreshFunc gets new tokens for rec from the provider: a refresh_token
-// grant, or client credentials for machine identities. It returns the new
-// record; a provider that does not rotate leaves RefreshToken empty and the
-// old one is kept.
-type RefreshFunc func(ctx context.Context, rec Record) (Record, error)
-
-// Source hands out fresh tokens for scripts. The cached path (a valid token
-// in the vault) reads the vault once and touches nothing else: no lock, no
-// network, no config.
-type Source struct {
-	Vault   vault.Vault
-	LockDir string // where the per-identity refresh locks live
-	Now     func() time.Time
-	Refresh RefreshFunc
-	// OnRefreshed records the new expiry in the accounts store; optional.
-	OnRefreshed func(rec Record) error
-	// OnRejected marks the identity as needing a sign-in; optional.
-	OnRejected func() error
-	// IsRejection tells a refresh error that means "sign in again"
-	// (invalid_grant) from a passing failure (network).
-	IsRejection func(error) bool
-	// Mint makes "nothing stored" a reason to call Refresh with an empty
-	// record instead of an error: machine identities (client credentials)
-	// get their first token that way.
-	Mint bool
-}
+// GrantFunc gets new tokens for rec from the provider: a refresh_token
+// grant, or client credentials for machine identities. A provider that
+// does not rotate leaves RefreshToken empty and the old one is kept.
+//
+// A rotating provider has spent rec's refresh token the moment it answers,
+// so nothing it sent may be lost: keep stores a record at once (before any
+// further network call), and a record returned with an error is stored too
+// when it holds a refresh token — without its access and ID tokens, which
+// failed a check and must not be handed out.
+type GrantFunc func(ctx context.Context, rec Record, keep func(Record) error) (Record, error)
 
 // Want says which token must be fresh.
 type Want struct {
@@ -53,91 +31,31 @@ type Want struct {
 	IDToken bool // the ID token's own expiry decides
 }
 
-// Fresh returns the identity's tokens, refreshed first when the wanted token
-// expires within MinTTL. Across processes, one refresh happens at a time per
-// identity, and a process that waited for the lock uses what the other one
-// stored instead of spending the refresh token again: with rotating refresh
-// tokens, a second use would be reuse and could revoke the whole family.
-func (s *Source) Fresh(ctx context.Context, key string, want Want) (Record, error) {
-	rec, err := s.read(key)
-	if err != nil {
-		return Record{}, err
+// Usable reports whether rec holds the wanted token valid for MinTTL more.
+// A zero expiry means the provider gave none (GitHub OAuth apps): the
+// token is good until revoked.
+func Usable(rec Record, want Want, now time.Time) bool {
+	exp, tok := rec.Expiry, rec.AccessToken
+	if want.IDToken {
+		exp, tok = rec.IDTokenExpiry, rec.IDToken
 	}
-	if s.fresh(rec, want) {
-		return rec, nil
+	if tok == "" {
+		return false
 	}
-	return s.freshAfter(ctx, key, want, rec)
+	return exp.IsZero() || exp.After(now.Add(want.MinTTL))
 }
 
-// freshAfter is Fresh's slow path, given the record first read (seen).
-func (s *Source) freshAfter(ctx context.Context, key string, want Want, seen Record) (Record, error) {
-	if s.Refresh == nil {
-		return Record{}, fmt.Errorf("%w: the token has expired", ErrSignInRequired)
-	}
-	unlock, err := s.lock(ctx, key)
-	if err != nil {
-		return Record{}, err
-	}
-	defer unlock()
-
-	rec, err := s.read(key)
-	if err != nil {
-		return Record{}, err
-	}
-	if s.fresh(rec, want) {
-		return rec, nil // another process refreshed while we waited
-	}
-	// Another process refreshed while we waited, but the provider's tokens
-	// live shorter than MinTTL: refreshing again would give no better
-	// token, only a stampede of refreshes. Use it while it is valid.
-	if rec.UpdatedAt.After(seen.UpdatedAt) && s.fresh(rec, Want{IDToken: want.IDToken}) {
-		return rec, nil
-	}
-	next, err := s.Refresh(ctx, rec)
-	if err != nil {
-		if s.IsRejection != nil && s.IsRejection(err) {
-			if s.OnRejected != nil {
-				_ = s.OnRejected()
-			}
-			return Record{}, fmt.Errorf("%w: %w", ErrSignInRequired, err)
-		}
-		return Record{}, err
-	}
-	if next.RefreshToken == "" {
-		next.RefreshToken = rec.RefreshToken
-	}
-	if next.TokenURL == "" {
-		next.TokenURL = rec.TokenURL
-	}
-	if next.RevocationURL == "" {
-		next.RevocationURL = rec.RevocationURL
-	}
-	newIDToken := next.IDToken != ""
-	if !newIDToken {
-		next.IDToken, next.IDTokenExpiry = rec.IDToken, rec.IDTokenExpiry
-	}
-	if len(next.Scopes) == 0 {
-		next.Scopes = rec.Scopes
-	}
-	next.UpdatedAt = s.now().UTC()
-	b, err := next.Encode()
-	if err != nil {
-		return Record{}, err
-	}
-	// Stored before anyone sees it: a crash after this line cannot lose a
-	// rotated refresh token.
-	if err := s.Vault.Set(key, b); err != nil {
-		return Record{}, fmt.Errorf("store the refreshed tokens: %w", err)
-	}
-	if s.OnRefreshed != nil {
-		_ = s.OnRefreshed(next)
-	}
-	// A new ID token is handed out even when its life is shorter than
-	// MinTTL, like an access token: refreshing again would not help.
-	if want.IDToken && !newIDToken {
-		return Record{}, fmt.Errorf("%w: the provider refreshed the tokens without a new ID token", ErrSignInRequired)
-	}
-	return next, nil
+// Source reads and refreshes one vault's token records. The cached path
+// (Read, then Usable) touches nothing but the vault: no lock, no network,
+// no config.
+type Source struct {
+	Vault   vault.Vault
+	LockDir string // where the per-identity refresh locks live
+	Now     func() time.Time
+	// Mint makes "nothing stored" an empty record instead of an error:
+	// machine identities (client credentials) get their first token that
+	// way.
+	Mint bool
 }
 
 func (s *Source) now() time.Time {
@@ -147,7 +65,8 @@ func (s *Source) now() time.Time {
 	return time.Now()
 }
 
-func (s *Source) read(key string) (Record, error) {
+// Read returns key's stored record.
+func (s *Source) Read(key string) (Record, error) {
 	b, err := s.Vault.Get(key)
 	if errors.Is(err, vault.ErrNotFound) {
 		if s.Mint {
@@ -161,46 +80,109 @@ func (s *Source) read(key string) (Record, error) {
 	return Decode(b)
 }
 
-// fresh: a zero expiry means the provider gave none (GitHub OAuth apps):
-// the token is good until revoked.
-func (s *Source) fresh(rec Record, want Want) bool {
-	exp, tok := rec.Expiry, rec.AccessToken
-	if want.IDToken {
-		exp, tok = rec.IDTokenExpiry, rec.IDToken
-	}
-	if tok == "" {
-		return false
-	}
-	return exp.IsZero() || exp.After(s.now().Add(want.MinTTL))
+// Usable is Usable at the source's clock.
+func (s *Source) Usable(rec Record, want Want) bool { return Usable(rec, want, s.now()) }
+
+// Lock takes key's refresh lock. With it held, Settled says whether the
+// refresh is still needed.
+func (s *Source) Lock(ctx context.Context, key string) (*Lock, error) {
+	return LockIdentity(ctx, s.LockDir, key)
 }
 
-// lock takes the identity's refresh lock, giving up when ctx ends.
-func (s *Source) lock(ctx context.Context, key string) (func(), error) {
-	if err := os.MkdirAll(s.LockDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the lock directory: %w", err)
+// Settled re-reads key under its lock and reports whether another process
+// already did the refresh while this one waited: the wanted token is
+// usable, or — when the provider's tokens live shorter than MinTTL — a
+// newer record than seen is valid at all, which a second refresh would not
+// improve (only a stampede of refreshes would follow).
+func (s *Source) Settled(key string, want Want, seen Record) (Record, bool, error) {
+	rec, err := s.Read(key)
+	if err != nil {
+		return Record{}, false, err
 	}
-	name := strings.NewReplacer("/", "_", "\\", "_", ":", "_").Replace(key) + ".lock"
-	fl := flock.New(filepath.Join(s.LockDir, name), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("wait for another authcli refreshing %s: %w", key, errors.Join(err, ctx.Err()))
+	if s.Usable(rec, want) {
+		return rec, true, nil
 	}
-	return func() { _ = fl.Unlock() }, nil
+	if rec.UpdatedAt.After(seen.UpdatedAt) && s.Usable(rec, Want{IDToken: want.IDToken}) {
+		return rec, true, nil
+	}
+	return rec, false, nil
 }
 
-// ForIdentity wires the accounts store into a Source's callbacks.
-func ForIdentity(store *accounts.Store, id accounts.Identity, now func() time.Time) (onRefreshed func(Record) error, onRejected func() error) {
-	onRefreshed = func(rec Record) error {
-		return store.Update(func(st *accounts.State) error {
-			return st.RecordRefresh(id.Provider, id.Subject, rec.Expiry, rec.RefreshToken != "", rec.Scopes, now())
-		})
+// Refresh runs grant for key's record while the caller holds key's lock,
+// and stores what the provider answered before returning it: a crash
+// after the store cannot lose a rotated refresh token, and the record is
+// never presented again by anyone once its successor is stored.
+func (s *Source) Refresh(ctx context.Context, key string, want Want, grant GrantFunc) (Record, error) {
+	rec, err := s.Read(key)
+	if err != nil {
+		return Record{}, err
 	}
-	onRejected = func() error {
-		return store.Update(func(st *accounts.State) error {
-			return st.MarkNeedsSignIn(id.Provider, id.Subject)
-		})
+	keep := func(next Record) error { return s.keepRefreshToken(key, rec, next) }
+	next, err := grant(ctx, rec, keep)
+	if err != nil {
+		if next.RefreshToken != "" {
+			// The provider rotated but its answer failed a check: keep
+			// the new refresh token, hand out nothing of that answer.
+			if serr := keep(next); serr != nil {
+				return Record{}, errors.Join(err, serr)
+			}
+		}
+		return Record{}, err
 	}
-	return onRefreshed, onRejected
+	next = merge(rec, next, s.now())
+	if err := s.write(key, next); err != nil {
+		return Record{}, err
+	}
+	// A new ID token is handed out even when its life is shorter than
+	// MinTTL, like an access token: refreshing again would not help.
+	if want.IDToken && next.IDToken == "" {
+		return Record{}, fmt.Errorf("%w: the provider refreshed the tokens without a new ID token", ErrSignInRequired)
+	}
+	return next, nil
+}
+
+// keepRefreshToken stores only next's refresh token in place of prev's:
+// the access and ID tokens are dropped, so the next call refreshes again
+// with the token the provider expects.
+func (s *Source) keepRefreshToken(key string, prev, next Record) error {
+	if next.RefreshToken == "" {
+		return nil
+	}
+	rec := merge(prev, Record{RefreshToken: next.RefreshToken}, s.now())
+	rec.AccessToken, rec.Expiry, rec.IDToken, rec.IDTokenExpiry = "", time.Time{}, "", time.Time{}
+	if err := s.write(key, rec); err != nil {
+		return fmt.Errorf("store the rotated refresh token: %w", err)
+	}
+	return nil
+}
+
+func (s *Source) write(key string, rec Record) error {
+	b, err := rec.Encode()
+	if err != nil {
+		return err
+	}
+	if err := s.Vault.Set(key, b); err != nil {
+		return fmt.Errorf("store the refreshed tokens: %w", err)
+	}
+	return nil
+}
+
+// merge lays a refresh's answer over the previous record: what the
+// provider did not send again (a refresh token that did not rotate, the
+// endpoints, an ID token, scopes) is kept.
+func merge(prev, next Record, now time.Time) Record {
+	if next.RefreshToken == "" {
+		next.RefreshToken = prev.RefreshToken
+	}
+	if next.IDToken == "" {
+		next.IDToken, next.IDTokenExpiry = prev.IDToken, prev.IDTokenExpiry
+	}
+	if len(next.Scopes) == 0 {
+		next.Scopes = prev.Scopes
+	}
+	if next.TokenURL == "" {
+		next.Endpoints = prev.Endpoints
+	}
+	next.UpdatedAt = now.UTC()
+	return next
 }

@@ -12,9 +12,16 @@ import (
 // Keeper ties the accounts store (who) to the vault (their tokens). The CLI
 // and the TUI both go through it, so the rules live in one place.
 type Keeper struct {
-	Store *accounts.Store
+	Store AccountsStore
 	Vault vault.Vault
 	Now   func() time.Time
+}
+
+// AccountsStore is what the Keeper needs of the accounts store
+// (*accounts.Store): read it, and change it atomically under its lock.
+type AccountsStore interface {
+	Load() (*accounts.State, error)
+	Update(fn func(*accounts.State) error) error
 }
 
 func (k *Keeper) now() time.Time {
@@ -26,7 +33,7 @@ func (k *Keeper) now() time.Time {
 
 // Confirm asks the person whether a new identity may join the account the
 // resolution names (CLI.md sign-in outcome 3). It returns false to refuse.
-type Confirm func(r accounts.Resolution) (bool, error)
+type Confirm func(in accounts.SignIn, r accounts.Resolution) (bool, error)
 
 // Save stores a completed sign-in: its tokens in the vault, the identity in
 // the accounts store, following the three outcomes. With linkTo set the
@@ -53,7 +60,7 @@ func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Con
 	case r.Outcome == accounts.NeedsLink:
 		ok := false
 		if confirm != nil {
-			if ok, err = confirm(r); err != nil {
+			if ok, err = confirm(in, r); err != nil {
 				return r, err
 			}
 		}

@@ -1,9 +1,7 @@
 package tokens
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +54,7 @@ func TestKeeperSaveOutcomes(t *testing.T) {
 
 	// Outcome 3 refused (no confirmation): nothing stored anywhere.
 	asked := 0
-	_, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.Resolution) (bool, error) { asked++; return false, nil })
+	_, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.SignIn, accounts.Resolution) (bool, error) { asked++; return false, nil })
 	if !errors.Is(err, accounts.ErrNeedsLink) || asked != 1 {
 		t.Fatalf("needs-link: err %v asked %d", err, asked)
 	}
@@ -64,7 +62,7 @@ func TestKeeperSaveOutcomes(t *testing.T) {
 		t.Errorf("refused link left tokens in the vault: %v", err)
 	}
 	// Confirmed: linked to ada.
-	r, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.Resolution) (bool, error) { return true, nil })
+	r, err = k.Save(signIn("github", "7", "ada@example.com", true), rec("b1"), "", func(accounts.SignIn, accounts.Resolution) (bool, error) { return true, nil })
 	if err != nil || r.Outcome != accounts.Linked || r.Account != "ada" {
 		t.Fatalf("confirmed link: %+v %v", r, err)
 	}
@@ -74,7 +72,7 @@ func TestKeeperSaveOutcomes(t *testing.T) {
 	}
 
 	// Untrusted provider with the same email: a separate account, never merged.
-	r, err = k.Save(signIn("corp", "c1", "ada@example.com", false), rec("c1"), "", func(accounts.Resolution) (bool, error) {
+	r, err = k.Save(signIn("corp", "c1", "ada@example.com", false), rec("c1"), "", func(accounts.SignIn, accounts.Resolution) (bool, error) {
 		t.Error("asked to confirm a link for an untrusted provider")
 		return true, nil
 	})
@@ -182,39 +180,4 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 	})
-}
-
-// TestFreshNoStampede: the provider's tokens live shorter than MinTTL. A
-// process that waited for the lock while another refreshed uses that
-// token instead of refreshing again.
-func TestFreshNoStampede(t *testing.T) {
-	k := newKeeper(t)
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	expired := Record{AccessToken: "old", RefreshToken: "rt0", Expiry: now.Add(-time.Second), UpdatedAt: now.Add(-time.Hour)}
-	b, _ := expired.Encode()
-	if err := k.Vault.Set("p/s", b); err != nil {
-		t.Fatal(err)
-	}
-	refreshes := 0
-	src := &Source{Vault: k.Vault, LockDir: t.TempDir(), Now: func() time.Time { return now }}
-	src.Refresh = func(_ context.Context, rec Record) (Record, error) {
-		refreshes++
-		return Record{AccessToken: fmt.Sprintf("new%d", refreshes), RefreshToken: "rt" + fmt.Sprint(refreshes), Expiry: now.Add(2 * time.Second)}, nil
-	}
-	first, err := src.Fresh(context.Background(), "p/s", Want{MinTTL: time.Minute})
-	if err != nil || first.AccessToken != "new1" {
-		t.Fatalf("first: %v %v", first, err)
-	}
-	// A second process read the expired record before the first one
-	// stored its refresh: simulate by rewinding what it saw.
-	seenBefore := expired
-	src2 := *src
-	got, err := src2.freshAfter(context.Background(), "p/s", Want{MinTTL: time.Minute}, seenBefore)
-	if err != nil || got.AccessToken != "new1" || refreshes != 1 {
-		t.Fatalf("second: token %q, %d refreshes, err %v; want new1 and 1", got.AccessToken, refreshes, err)
-	}
-	// A later call, not racing anyone, refreshes as asked.
-	if got, _ := src.Fresh(context.Background(), "p/s", Want{MinTTL: time.Minute}); got.AccessToken != "new2" {
-		t.Errorf("later call got %q, want new2", got.AccessToken)
-	}
 }

@@ -31,12 +31,20 @@ type Record struct {
 	// it, not by the access token's expiry.
 	IDTokenExpiry time.Time `json:"id_token_expiry,omitzero"`
 	Scopes        []string  `json:"scopes,omitempty"`
-	// TokenURL and RevocationURL are remembered from the sign-in so that a
-	// refresh or a logout needs no discovery round trip.
-	TokenURL      string `json:"token_url,omitempty"`
-	RevocationURL string `json:"revocation_url,omitempty"`
+	Endpoints
 	// UpdatedAt orders writes: a refresh never replaces a newer record.
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Endpoints are remembered from the sign-in so that a refresh or a logout
+// needs no discovery round trip: where to refresh and revoke, and how to
+// verify a refreshed ID token (issuer, keys, algorithms).
+type Endpoints struct {
+	Issuer        string   `json:"issuer,omitempty"`
+	TokenURL      string   `json:"token_url,omitempty"`
+	RevocationURL string   `json:"revocation_url,omitempty"`
+	JWKSURL       string   `json:"jwks_url,omitempty"`
+	SigningAlgs   []string `json:"signing_algs,omitempty"`
 }
 
 // Encode serialises r for the vault.

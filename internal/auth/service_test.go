@@ -1,0 +1,321 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/vault"
+)
+
+// forever as MinTTL makes every stored token too old: a forced refresh.
+const forever = 100 * 365 * 24 * time.Hour
+
+type fixture struct {
+	t   *testing.T
+	op  *oidctest.OP
+	svc *Service
+	dir string
+}
+
+// newFixture is a Service over a real file vault and accounts store in a
+// temp dir, with provider corp at an oidctest provider, signed in once.
+func newFixture(t *testing.T, extra string) *fixture {
+	t.Helper()
+	op := oidctest.New(t)
+	op.Rotate = true
+	dir := t.TempDir()
+	toml := fmt.Sprintf("[providers.corp]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\nscopes = [\"openid\", \"email\"]\n%s", op.Issuer(), oidctest.ClientID, extra)
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := vault.KeyFromBytes(make([]byte, 32))
+	v, err := vault.OpenFile(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &Service{
+		Config: func() (*config.File, error) { return f, nil },
+		Store:  accounts.OpenStore(dir), Vault: v, StateDir: dir,
+		HTTP: flow.NewHTTPClient(10 * time.Second),
+	}
+	fx := &fixture{t: t, op: op, svc: svc, dir: dir}
+	if _, err := svc.SignIn(context.Background(), SignIn{Provider: "corp", Open: followRedirects, Timeout: 20 * time.Second}); err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	return fx
+}
+
+// followRedirects plays the browser: oidctest's authorize redirects
+// straight back to the listener.
+func followRedirects(ctx context.Context, u string) error {
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
+func (fx *fixture) stored() tokens.Record {
+	fx.t.Helper()
+	rec, err := fx.svc.source(false).Read("corp/" + oidctest.Subject)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return rec
+}
+
+func (fx *fixture) identity() accounts.Identity {
+	fx.t.Helper()
+	st, err := fx.svc.Store.Load()
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	_, id, err := st.Find("corp", "")
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return id
+}
+
+func TestFreshCachedAndRefreshed(t *testing.T) {
+	fx := newFixture(t, "")
+	first := fx.stored()
+	if first.Issuer != fx.op.Issuer() || first.JWKSURL == "" || first.TokenURL == "" {
+		t.Fatalf("the sign-in did not record the endpoints a refresh needs: %+v", first.Endpoints)
+	}
+	ctx := context.Background()
+
+	rec, err := fx.svc.Fresh(ctx, Want{Provider: "corp", MinTTL: time.Minute})
+	if err != nil || rec.AccessToken != first.AccessToken || fx.op.Refreshes() != 0 {
+		t.Fatalf("cached: %v, %d refreshes", err, fx.op.Refreshes())
+	}
+
+	rec, err = fx.svc.Fresh(ctx, Want{Provider: "corp", MinTTL: forever, IDToken: true})
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if fx.op.Refreshes() != 1 || rec.RefreshToken != fx.op.RefreshToken || rec.RefreshToken == first.RefreshToken {
+		t.Fatalf("rotation not kept: %d refreshes", fx.op.Refreshes())
+	}
+	if rec.IDToken == "" || rec.IDToken == first.IDToken {
+		t.Error("the refreshed ID token was not kept (OIDC Core 12.2 re-verification skipped)")
+	}
+	if got := fx.stored(); got.RefreshToken != rec.RefreshToken {
+		t.Error("the rotated refresh token was handed out before it was stored")
+	}
+	if id := fx.identity(); !id.Refreshable || id.TokenExpiry.IsZero() {
+		t.Errorf("accounts store not updated after the refresh: %+v", id)
+	}
+}
+
+func TestFreshNotRotated(t *testing.T) {
+	fx := newFixture(t, "")
+	fx.op.Rotate = false
+	before := fx.stored().RefreshToken
+	if _, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.stored().RefreshToken; got != before {
+		t.Error("a refresh token that did not rotate was replaced")
+	}
+}
+
+func TestFreshRejected(t *testing.T) {
+	for _, code := range []string{"invalid_grant", "invalid_request"} {
+		t.Run(code, func(t *testing.T) {
+			fx := newFixture(t, "")
+			fx.op.RefuseRefresh = code
+			_, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
+			if !errors.Is(err, ErrSignInRequired) {
+				t.Fatalf("err = %v, want ErrSignInRequired", err)
+			}
+			if id := fx.identity(); !id.NeedsSignIn || id.Refreshable || !id.TokenExpiry.IsZero() {
+				t.Errorf("identity not marked as needing sign-in: %+v", id)
+			}
+		})
+	}
+}
+
+func TestFreshServerErrorIsNotARejection(t *testing.T) {
+	fx := newFixture(t, "")
+	fx.op.RefuseRefresh = "server_error"
+	_, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
+	if err == nil || errors.Is(err, ErrSignInRequired) {
+		t.Fatalf("err = %v: a passing provider failure must not demand a new sign-in", err)
+	}
+	if fx.identity().NeedsSignIn {
+		t.Error("identity marked as needing sign-in after a server_error")
+	}
+}
+
+// TestFailedCheckAfterRotation: the provider rotated, then its answer
+// fails a check. The new refresh token is kept, nothing of the answer is
+// handed out, and the next refresh presents the new token.
+func TestFailedCheckAfterRotation(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(op *oidctest.OP)
+	}{
+		{"another subject", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["sub"] = "mallory" } }},
+		{"another audience", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["aud"] = "someone-else" } }},
+		{"another issuer", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["iss"] = "https://evil.example" } }},
+		{"expired", func(op *oidctest.OP) {
+			op.Claims = func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }
+		}},
+		{"tampered signature", func(op *oidctest.OP) { op.IDToken = oidctest.TamperSignature }},
+		{"alg none", func(op *oidctest.OP) { op.IDToken = oidctest.AlgNone }},
+		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }},
+		{"no access token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "access_token") } }},
+		{"hidden key", func(op *oidctest.OP) { op.HideNewestKey = true; op.RotateKey() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := newFixture(t, "")
+			tt.edit(fx.op)
+			_, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
+			if !errors.Is(err, flow.ErrRefreshCheck) {
+				t.Fatalf("err = %v, want ErrRefreshCheck", err)
+			}
+			got := fx.stored()
+			if got.RefreshToken != fx.op.RefreshToken {
+				t.Fatal("the rotated refresh token was lost")
+			}
+			if got.AccessToken != "" || got.IDToken != "" {
+				t.Error("tokens of an answer that failed a check were kept for use")
+			}
+			fx.op.Claims, fx.op.IDToken, fx.op.TokenBody, fx.op.HideNewestKey = nil, nil, nil, false
+			fx.op.RotateKey()
+			if _, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: time.Minute}); err != nil {
+				t.Fatalf("the refresh after the failed check did not present the kept token: %v", err)
+			}
+		})
+	}
+}
+
+// TestRotatedKeysAreFetchedAgain: the keys are cached before the grant; an
+// ID token under a new key makes one fetch, after the rotated refresh
+// token was kept.
+func TestRotatedKeysAreFetchedAgain(t *testing.T) {
+	fx := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := fx.svc.Fresh(ctx, Want{Provider: "corp", MinTTL: forever}); err != nil {
+		t.Fatal(err)
+	}
+	fx.op.RotateKey()
+	rec, err := fx.svc.Fresh(ctx, Want{Provider: "corp", MinTTL: forever, IDToken: true})
+	if err != nil || rec.IDToken == "" {
+		t.Fatalf("after a key rotation: %v", err)
+	}
+}
+
+// TestRefreshOutlivesTheCaller: a caller whose context ends (a signal)
+// once the grant has begun still gets it finished and stored.
+func TestRefreshOutlivesTheCaller(t *testing.T) {
+	fx := newFixture(t, "")
+	job := Job{Provider: "corp", Subject: oidctest.Subject, Want: tokens.Want{MinTTL: forever}}
+	lock, err := fx.svc.source(false).Lock(context.Background(), job.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := fx.svc.Refresh(ctx, job, lock); err != nil {
+		t.Fatalf("a cancelled caller cut the refresh: %v", err)
+	}
+	if fx.stored().RefreshToken != fx.op.RefreshToken || fx.op.Refreshes() != 1 {
+		t.Fatal("the grant did not complete and store")
+	}
+}
+
+// TestWaiterUsesTheOtherRefresh: a caller that waited on the lock while
+// another process refreshed uses that result and spends nothing.
+func TestWaiterUsesTheOtherRefresh(t *testing.T) {
+	fx := newFixture(t, "")
+	src := fx.svc.source(false)
+	key := "corp/" + oidctest.Subject
+	lock, err := src.Lock(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: 2 * time.Hour})
+		got <- err
+	}()
+	// The "other process": store a newer record while holding the lock.
+	time.Sleep(50 * time.Millisecond)
+	rec := fx.stored()
+	rec.AccessToken, rec.Expiry, rec.UpdatedAt = "from-the-other-process", time.Now().Add(3*time.Hour), time.Now()
+	b, _ := rec.Encode()
+	if err := fx.svc.Vault.Set(key, b); err != nil {
+		t.Fatal(err)
+	}
+	lock.Unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if fx.op.Refreshes() != 0 {
+		t.Errorf("the waiter refreshed again (%d grants)", fx.op.Refreshes())
+	}
+}
+
+func TestFreshWhoIsAskedFor(t *testing.T) {
+	fx := newFixture(t, "[providers.other]\nkind = \"oidc\"\nissuer = \"https://other.example\"\nclient_id = \"x\"\n"+
+		"[providers.robot]\nkind = \"oidc\"\nissuer = \"https://robot.example\"\nclient_id = \"r\"\nclient_secret = \"s\"\ngrant = \"client_credentials\"\ntoken_url = \"http://127.0.0.1:1/token\"\n")
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		want Want
+		is   error
+	}{
+		{"configured, never signed in", Want{Provider: "other"}, ErrNoIdentity},
+		{"not configured", Want{Provider: "nosuch"}, config.ErrUnknownProvider},
+		{"unknown account", Want{Provider: "corp", Account: "nobody"}, accounts.ErrNoAccount},
+		{"unknown subject", Want{Provider: "corp", Subject: "nobody"}, ErrNoIdentity},
+		{"machine identity, provider down", Want{Provider: "robot"}, flow.ErrUnreachable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fx.svc.Fresh(ctx, tt.want)
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want %v", err, tt.is)
+			}
+		})
+	}
+	if _, err := fx.svc.Fresh(ctx, Want{Provider: "corp", Subject: oidctest.Subject}); err != nil {
+		t.Errorf("--subject of the signed-in identity: %v", err)
+	}
+}
+
+func TestLogoutForgetsTokens(t *testing.T) {
+	fx := newFixture(t, "")
+	ids, err := fx.svc.Logout(context.Background(), Logout{Provider: "corp"})
+	if len(ids) != 1 || (err != nil && !errors.Is(err, tokens.ErrRevocation)) {
+		t.Fatalf("logout: %v %v", ids, err)
+	}
+	if _, err := fx.svc.Vault.Get("corp/" + oidctest.Subject); !errors.Is(err, vault.ErrNotFound) {
+		t.Error("tokens kept after logout")
+	}
+	id := fx.identity()
+	if !id.NeedsSignIn || id.Refreshable || !id.TokenExpiry.IsZero() {
+		t.Errorf("status after logout: %+v", id)
+	}
+	_, err = fx.svc.Fresh(context.Background(), Want{Provider: "corp"})
+	if !errors.Is(err, ErrSignInRequired) || !strings.Contains(err.Error(), "no tokens are stored") {
+		t.Errorf("token after logout: %v", err)
+	}
+}
