@@ -229,6 +229,57 @@ func TestAgentCommands(t *testing.T) {
 	}
 }
 
+// TestAgentLogout: logout through the agent revokes with the refresh token
+// the agent holds and deletes it from the agent's vault.
+func TestAgentLogout(t *testing.T) {
+	idp, a := agentWithIdP(t, devidp.Options{})
+	c := a.callers
+	if res := c.exec("login", "--timeout", "30s"); res.code != 0 {
+		t.Fatalf("login: exit %d\n%s", res.code, res.stderr)
+	}
+	if res := c.exec("logout", "local"); res.code != 0 {
+		t.Fatalf("logout through the agent: exit %d\n%s", res.code, res.stderr)
+	}
+	if _, err := a.openVault(t, nil).Get("local/ada"); err == nil {
+		t.Error("the tokens are still in the vault after logout")
+	}
+	if st := idp.Stats(); st.Revocations == 0 {
+		t.Error("logout through the agent revoked nothing at the provider")
+	}
+	if res := c.exec("token", "local"); res.code != 3 {
+		t.Errorf("token after logout: exit %d, want 3", res.code)
+	}
+}
+
+// TestAgentRefreshAhead: an identity in use is refreshed by the agent
+// before its token expires, with no caller waiting for it.
+func TestAgentRefreshAhead(t *testing.T) {
+	idp, a := agentWithIdP(t, devidp.Options{AccessTokenTTL: 8 * time.Second})
+	c := a.callers
+	if res := c.exec("login", "--timeout", "30s"); res.code != 0 {
+		t.Fatalf("login: exit %d\n%s", res.code, res.stderr)
+	}
+	first := c.exec("token", "local", "--min-ttl", "1s")
+	if first.code != 0 {
+		t.Fatalf("token: exit %d %s", first.code, first.stderr)
+	}
+	mustContain(t, "agent status", c.exec("agent", "status").stdout, "refreshed ahead in")
+	deadline := time.Now().Add(15 * time.Second)
+	for idp.Stats().RefreshGrants == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if idp.Stats().RefreshGrants == 0 {
+		t.Fatal("the agent did not refresh ahead of expiry")
+	}
+	next := c.exec("token", "local", "--min-ttl", "1s")
+	if next.code != 0 || next.stdout == first.stdout {
+		t.Errorf("after the refresh ahead: exit %d, a new token: %t", next.code, next.stdout != first.stdout)
+	}
+	if st := idp.Stats(); st.RefreshGrants != 1 || st.RefreshReuseDetected != 0 {
+		t.Errorf("the provider saw %d refreshes and %d reuses, want 1 and 0", st.RefreshGrants, st.RefreshReuseDetected)
+	}
+}
+
 func withoutVar(env []string, name string) []string {
 	var out []string
 	for _, kv := range env {

@@ -15,6 +15,9 @@ import (
 func (s *Server) Fresh(ctx context.Context, w Want) (tokens.Record, error) {
 	id := ident{Provider: w.Provider, Account: w.Account, Subject: w.Subject, IDToken: w.IDToken}
 	s.used(id, w.MinTTL)
+	if rec, ok := s.justRefreshed(id); ok {
+		return rec, nil
+	}
 	// Two rounds at most: a caller that joined a refresh asked with a
 	// smaller MinTTL than its own starts one of its own.
 	for round := 0; ; round++ {
@@ -64,12 +67,45 @@ func (s *Server) fly(h *held, id ident, f *flight) {
 	delete(s.flights, id)
 	if f.err == nil && !f.rec.UpdatedAt.Before(start) {
 		s.refreshes++
+		f.finished = s.cfg.Now()
+		s.recent[id] = f
 	}
 	if f.err == nil && s.held == h {
 		s.scheduleAhead(id, f.rec)
 	}
 	s.mu.Unlock()
 	close(f.done)
+}
+
+// settle is how long a refresh's result is handed to callers that arrive
+// after it even when it does not satisfy their MinTTL: a provider whose
+// tokens live shorter than MinTTL would otherwise be asked again by each
+// caller that just missed the refresh, for no longer-lived token (the
+// same rule as tokens.Source.Settled across processes).
+const settle = 2 * time.Second
+
+// justRefreshed returns the result of a refresh of id that finished
+// within settle and is still valid.
+func (s *Server) justRefreshed(id ident) (tokens.Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.recent[id]
+	if !ok || s.held == nil {
+		return tokens.Record{}, false
+	}
+	now := s.cfg.Now()
+	if now.Sub(f.finished) > settle {
+		delete(s.recent, id)
+		return tokens.Record{}, false
+	}
+	exp, tok := f.rec.Expiry, f.rec.AccessToken
+	if id.IDToken {
+		exp, tok = f.rec.IDTokenExpiry, f.rec.IDToken
+	}
+	if tok == "" || (!exp.IsZero() && !exp.After(now)) {
+		return tokens.Record{}, false
+	}
+	return f.rec, true
 }
 
 // used records that a client asked for id.

@@ -95,6 +95,7 @@ type Server struct {
 	lifetime   *time.Timer
 	unlockedAt time.Time
 	flights    map[ident]*flight
+	recent     map[ident]*flight // refreshes that finished within settle
 	inUse      map[ident]*use
 	refreshes  int
 	listeners  []net.Listener
@@ -124,10 +125,11 @@ type ident struct {
 }
 
 type flight struct {
-	minTTL time.Duration
-	done   chan struct{}
-	rec    tokens.Record
-	err    error
+	minTTL   time.Duration
+	done     chan struct{}
+	rec      tokens.Record
+	err      error
+	finished time.Time // set when the flight refreshed
 }
 
 type use struct {
@@ -164,7 +166,7 @@ func NewServer(cfg Config, v vault.Vault) *Server {
 		cfg.Logf = func(string, ...any) {}
 	}
 	s := &Server{
-		cfg: cfg, flights: map[ident]*flight{}, inUse: map[ident]*use{},
+		cfg: cfg, flights: map[ident]*flight{}, recent: map[ident]*flight{}, inUse: map[ident]*use{},
 		conns: map[net.Conn]struct{}{}, started: cfg.Now(), done: make(chan struct{}),
 		slots: make(chan struct{}, maxConnections),
 	}
@@ -223,6 +225,7 @@ func (s *Server) lockHeld(h *held, reason string) {
 		}
 		delete(s.inUse, id)
 	}
+	clear(s.recent) // tokens read from a vault that is being forgotten
 	s.mu.Unlock()
 	h.flights.Wait()
 	if f, ok := h.v.(interface{ Forget() }); ok {

@@ -582,3 +582,20 @@ func TestStop(t *testing.T) {
 		t.Errorf("status after stop: %v, want ErrNotRunning", err)
 	}
 }
+
+// TestShortLivedTokensNoStampede: tokens that live shorter than the
+// callers' MinTTL are refreshed once for a burst of callers, not once per
+// caller that just missed the refresh.
+func TestShortLivedTokensNoStampede(t *testing.T) {
+	idp := &fakeIdP{ttl: 30 * time.Second, delay: 50 * time.Millisecond}
+	a := startAgent(t, Config{Fresh: idp.fresh}, newMemVault())
+	for i := range 5 {
+		rec, err := a.client.Fresh(context.Background(), Want{Provider: "corp", MinTTL: time.Minute})
+		if err != nil || rec.AccessToken != "at-1" {
+			t.Fatalf("caller %d: %v, %v", i, rec, err)
+		}
+	}
+	if r := idp.refreshes.Load(); r != 1 {
+		t.Errorf("%d refreshes for callers one after another, want 1", r)
+	}
+}

@@ -39,6 +39,16 @@ func DefaultDir(getenv func(string) string) string {
 	return filepath.Join(tmp, "authcli-"+strconv.Itoa(os.Getuid()))
 }
 
+// Supported says whether the agent can run on this system: it needs unix
+// sockets whose peer credentials the kernel reports, which authcli reads
+// on Linux and macOS. Windows (named pipes) is not done yet.
+func Supported() error {
+	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
+		return fmt.Errorf("%w: the authcli agent cannot run on %s yet", ErrUnsupported, runtime.GOOS)
+	}
+	return nil
+}
+
 // ErrUnsafeDir means the socket directory is not the user's own private
 // directory.
 var ErrUnsafeDir = errors.New("agent: unsafe socket directory")
@@ -48,8 +58,8 @@ var ErrUnsafeDir = errors.New("agent: unsafe socket directory")
 // with no access for anyone else. It never loosens or tightens modes
 // the user chose: an unsafe directory is an error naming the fix.
 func PrepareDir(dir string) error {
-	if runtime.GOOS != "linux" && runtime.GOOS != "darwin" {
-		return fmt.Errorf("%w: the authcli agent cannot run on %s yet", ErrUnsupported, runtime.GOOS)
+	if err := Supported(); err != nil {
+		return err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create the agent directory: %w", err)

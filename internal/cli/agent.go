@@ -123,6 +123,9 @@ func runAgentStart(ctx context.Context, env *Env, opts *agentStartOptions) error
 			return usageErrorf("--forward-allow has an empty provider name")
 		}
 	}
+	if err := agent.Supported(); err != nil {
+		return agentListenError(err)
+	}
 	paths, err := agentPathsFor(env, opts.Socket)
 	if err != nil {
 		return err
