@@ -220,6 +220,13 @@ func TestAgentCommands(t *testing.T) {
 			t.Error("agent status or the agent's log shows a secret")
 		}
 	}
+	// What status says about memory is what the kernel says.
+	if procStatus, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", a.pid)); err == nil {
+		locked := !strings.Contains(string(procStatus), "VmLck:\t       0 kB")
+		if says := strings.Contains(res.stdout, "memory locked"); says != locked {
+			t.Errorf("agent status says memory locked: %t, the kernel: %t", says, locked)
+		}
+	}
 	// Nothing of the vault key in the agent's argv or environment either.
 	for _, f := range []string{"cmdline", "environ"} {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", a.pid, f))
@@ -415,6 +422,74 @@ func TestAgentOtherUser(t *testing.T) {
 		t.Fatalf("nobody got an answer: %v %q", err, out.String())
 	}
 	mustContain(t, "nobody's stderr", errb.String(), "authcli: ", "permission denied")
+}
+
+// TestAgentNotDumpable: an agent run by an ordinary user (nobody) is not
+// dumpable: the kernel gives its /proc files to root, so neither that user's
+// other processes nor a core dump can read its memory.
+func TestAgentNotDumpable(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI must run this test as root (it runs the agent as nobody)")
+		}
+		t.Skip("needs root to run the agent as nobody and look at its /proc files")
+	}
+	dir := shortTempDir(t, "agdump")
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "authcli")
+	copyExecutable(t, authcliBin, bin)
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(home, "run", "agent.sock")
+	if err := os.Mkdir(filepath.Dir(sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Dir(sock), 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "agent", "start", "--foreground", "--socket", sock)
+	cmd.Env = []string{"HOME=" + home, "AUTHCLI_STATE_DIR=" + filepath.Join(home, "state"), "PATH=/usr/bin:/bin",
+		"AUTHCLI_VAULT=file", "AUTHCLI_VAULT_PASSPHRASE=correct horse battery staple"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not listen:\n%s", out.String())
+		}
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(status), "Uid:\t65534\t") {
+		t.Fatalf("the agent does not run as nobody:\n%s", status)
+	}
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d/mem", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 0 {
+		t.Errorf("/proc/PID/mem of the agent belongs to uid %d: the agent is dumpable", uid)
+	}
+	mustContain(t, "agent output", out.String(), "not dumpable")
 }
 
 func copyExecutable(t *testing.T, from, to string) {

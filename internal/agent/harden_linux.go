@@ -12,7 +12,9 @@ import (
 // vault key never reaches swap. Locking everything is only attempted when
 // the process may lock unlimited memory (CAP_IPC_LOCK or an infinite
 // RLIMIT_MEMLOCK): with a small limit, MCL_FUTURE would make the Go
-// runtime's own allocations fail later.
+// runtime's own allocations fail later. MCL_ONFAULT locks pages as they
+// are touched: without it the kernel would fill every arena the Go
+// runtime reserves (about 150 MB resident instead of 14).
 func Harden() string {
 	desc := "not dumpable"
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
@@ -24,7 +26,7 @@ func Harden() string {
 	if lim.Cur != unix.RLIM_INFINITY && !hasCap(unix.CAP_IPC_LOCK) {
 		return desc + fmt.Sprintf(", memory not locked (RLIMIT_MEMLOCK is %d bytes; allow unlimited, e.g. LimitMEMLOCK=infinity, to keep the key out of swap)", lim.Cur)
 	}
-	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
+	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
 		return desc + ", memory not locked (mlockall: " + err.Error() + ")"
 	}
 	return desc + ", memory locked (no swap)"
