@@ -752,3 +752,72 @@ func listenLoopback(t *testing.T) net.Listener {
 func dialLoopback(port int) (net.Conn, error) {
 	return net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 }
+
+// TestAgentPassphraseOnTerminal: with the file vault and no key in the
+// environment, agent start asks for the passphrase on its terminal
+// (without echo) and hands it to the background agent; callers with no
+// key then use the vault that passphrase opens.
+func TestAgentPassphraseOnTerminal(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	r := newRun(t).withBot("user=ada")
+	r.config(agentConfig(idp.Issuer(), ""))
+	r.env = withoutVar(r.env, vault.EnvVaultKey)
+	rt := shortTempDir(t, "agtty")
+	r.setenv("XDG_RUNTIME_DIR=" + rt)
+	sock := filepath.Join(rt, "authcli", "agent.sock")
+	exitFile := filepath.Join(r.dir, "exit")
+	s := startTUI(t, r, exitFile, "agent", "start")
+	s.run("set-option", "-t", s.name, "remain-on-exit", "on")
+	s.waitText(10*time.Second, "Passphrase of the authcli file vault, for the agent:")
+	const passphrase = "tr0ub4dor and 3"
+	s.run("send-keys", "-t", s.name, "-l", passphrase)
+	s.keys("Enter")
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("agent start: exit %s\n%s", code, s.screen())
+	}
+	screen := s.screen()
+	if strings.Contains(screen, passphrase) {
+		t.Error("the passphrase was echoed")
+	}
+	var pid int
+	if i := strings.Index(screen, "AUTHCLI_AGENT_PID='"); i >= 0 {
+		fmt.Sscan(screen[i+len("AUTHCLI_AGENT_PID='"):], &pid)
+	}
+	if pid == 0 || !strings.Contains(fold(screen), "AUTHCLI_AGENT_SOCK='"+sock+"'; export AUTHCLI_AGENT_SOCK;") {
+		t.Fatalf("agent start printed:\n%s", screen)
+	}
+	callers := &run{t: t, dir: r.dir, botLog: r.botLog, env: append(withoutVar(r.env, vault.EnvVault), "AUTHCLI_AGENT_SOCK="+sock)}
+	t.Cleanup(func() {
+		callers.exec("agent", "stop")
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if syscall.Kill(pid, 0) != nil {
+				return
+			}
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	})
+	if res := callers.exec("login", "--timeout", "30s"); res.code != 0 {
+		t.Fatalf("login through the agent: exit %d\n%s", res.code, res.stderr)
+	}
+	// The vault the agent wrote opens with the typed passphrase.
+	v, err := vault.Open(func(k string) string {
+		switch k {
+		case vault.EnvVault:
+			return "file"
+		case vault.EnvVaultPassphrase:
+			return passphrase
+		}
+		return ""
+	}, r.stateDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := storedRecord(t, v, "local/ada")
+	if res := callers.exec("token", "local"); res.code != 0 || res.stdout != rec.AccessToken+"\n" {
+		t.Errorf("token through the agent: exit %d %s", res.code, res.stderr)
+	}
+}
