@@ -61,7 +61,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Response, error) {
 	// A write error still leaves the agent's answer to read: it refuses
 	// other users before reading their request.
 	_, werr := conn.Write(line)
-	b, err := readLine(bufio.NewReaderSize(conn, 64<<10))
+	b, err := readLine(bufio.NewReaderSize(conn, 64<<10), MaxMessage)
 	if err != nil {
 		return Response{}, c.ioError(ctx, errors.Join(werr, err))
 	}

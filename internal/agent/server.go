@@ -322,10 +322,16 @@ func (s *Server) serveConn(c net.Conn, forwarded bool) {
 	if !forwarded && peer.ViaSSH {
 		forwarded = true
 	}
+	// A forwarded connection may only ask for tokens: no request of its
+	// needs more than a few hundred bytes.
+	limit := MaxMessage
+	if forwarded {
+		limit = maxForwardedMessage
+	}
 	r := bufio.NewReaderSize(c, 64<<10)
 	for range maxRequests {
 		_ = c.SetReadDeadline(time.Now().Add(idleConn))
-		line, err := readLine(r)
+		line, err := readLine(r, limit)
 		if err != nil {
 			if errors.Is(err, ErrProtocol) {
 				s.write(c, Response{V: Version, Error: failf(CodeBadRequest, "%s", err.Error())})
@@ -364,14 +370,16 @@ func (s *Server) write(c net.Conn, resp Response) bool {
 	return err == nil
 }
 
-// readLine reads one newline-terminated message of at most MaxMessage
-// bytes.
-func readLine(r *bufio.Reader) ([]byte, error) {
+// maxForwardedMessage bounds a request on a forwarded connection.
+const maxForwardedMessage = 16 << 10
+
+// readLine reads one newline-terminated message of at most limit bytes.
+func readLine(r *bufio.Reader, limit int) ([]byte, error) {
 	var line []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(line)+len(chunk) > MaxMessage+1 {
-			return nil, fmt.Errorf("%w: longer than %d bytes", ErrProtocol, MaxMessage)
+		if len(line)+len(chunk) > limit+1 {
+			return nil, fmt.Errorf("%w: longer than %d bytes", ErrProtocol, limit)
 		}
 		line = append(line, chunk...)
 		switch {

@@ -599,3 +599,16 @@ func TestShortLivedTokensNoStampede(t *testing.T) {
 		t.Errorf("%d refreshes for callers one after another, want 1", r)
 	}
 }
+
+// TestForwardedRequestSize: a forwarded connection cannot make the agent
+// buffer a vault-sized message.
+func TestForwardedRequestSize(t *testing.T) {
+	a := startAgent(t, Config{Fresh: (&fakeIdP{}).fresh}, newMemVault())
+	big := Request{Op: OpStatus, Key: strings.Repeat("k", 2*maxForwardedMessage)} // status ignores the key
+	if _, err := a.fwd.Do(context.Background(), big); !errors.Is(err, ErrUsage) {
+		t.Errorf("a %d-byte forwarded request: %v, want a bad_request refusal", 2*maxForwardedMessage, err)
+	}
+	if _, err := a.client.Do(context.Background(), big); err != nil {
+		t.Errorf("the same request locally: %v", err)
+	}
+}

@@ -85,7 +85,8 @@ func agentError(err error) error {
 			// vault.ErrNotFound, which ae still matches.
 			return err
 		}
-		return &exitError{code: code, err: err, msg: trimPeriod(msg)}
+		// The agent's sentence, as text from another process.
+		return &exitError{code: code, err: err, msg: trimPeriod(oneLine(msg))}
 	}
 	var opErr interface{ Timeout() bool }
 	if errors.As(err, &opErr) && opErr.Timeout() {
