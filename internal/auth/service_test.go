@@ -12,6 +12,7 @@ import (
 
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/oidctest"
 	"github.com/authcli/authcli/internal/tokens"
@@ -317,5 +318,176 @@ func TestLogoutForgetsTokens(t *testing.T) {
 	_, err = fx.svc.Fresh(context.Background(), Want{Provider: "corp"})
 	if !errors.Is(err, ErrSignInRequired) || !strings.Contains(err.Error(), "no tokens are stored") {
 		t.Errorf("token after logout: %v", err)
+	}
+}
+
+// TestMachineIdentity: a client-credentials table mints its first token,
+// serves it from the vault while valid, and mints again when asked.
+func TestMachineIdentity(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{Clients: []devidp.Client{{ID: "robot", Secret: "s3cret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	fx := newFixture(t, fmt.Sprintf("[providers.robot]\nkind = \"oidc\"\nissuer = %q\nclient_id = \"robot\"\nclient_secret = \"s3cret\"\ngrant = \"client_credentials\"\nscopes = [\"api\"]\n", idp.Issuer()))
+	ctx := context.Background()
+	first, err := fx.svc.Fresh(ctx, Want{Provider: "robot", MinTTL: time.Minute})
+	if err != nil || first.AccessToken == "" {
+		t.Fatalf("first machine token: %v", err)
+	}
+	again, err := fx.svc.Fresh(ctx, Want{Provider: "robot", MinTTL: time.Minute})
+	if err != nil || again.AccessToken != first.AccessToken || idp.Stats().ClientCredentialsGrants != 1 {
+		t.Fatalf("cached machine token: %v, %d grants", err, idp.Stats().ClientCredentialsGrants)
+	}
+	if _, err := fx.svc.Fresh(ctx, Want{Provider: "robot", MinTTL: forever}); err != nil || idp.Stats().ClientCredentialsGrants != 2 {
+		t.Fatalf("forced: %v, %d grants", err, idp.Stats().ClientCredentialsGrants)
+	}
+	if _, err := fx.svc.SignIn(ctx, SignIn{Provider: "robot"}); !errors.Is(err, ErrNoBrowserSignIn) {
+		t.Errorf("sign-in of a machine identity: %v", err)
+	}
+}
+
+func TestUnlinkRefusesTheLastIdentity(t *testing.T) {
+	fx := newFixture(t, "")
+	_, err := fx.svc.Unlink(context.Background(), "", "corp", "")
+	if !errors.Is(err, accounts.ErrLastIdentity) {
+		t.Fatalf("err = %v, want ErrLastIdentity", err)
+	}
+	if fx.stored().AccessToken == "" {
+		t.Error("a refused unlink deleted the tokens")
+	}
+}
+
+// TestStoredIsWhatAnotherProcessWrote: what a detached refresher reads back.
+func TestStoredIsWhatAnotherProcessWrote(t *testing.T) {
+	fx := newFixture(t, "")
+	job := Job{Provider: "corp", Subject: oidctest.Subject, Want: tokens.Want{IDToken: true}}
+	rec, err := fx.svc.Stored(job)
+	if err != nil || rec.IDToken == "" {
+		t.Fatalf("Stored: %v", err)
+	}
+	rec.IDToken = ""
+	b, _ := rec.Encode()
+	_ = fx.svc.Vault.Set(job.key(), b)
+	if _, err := fx.svc.Stored(job); !errors.Is(err, ErrSignInRequired) {
+		t.Errorf("a refresh that brought no ID token: %v", err)
+	}
+}
+
+func TestSignInWarnsWithoutOfflineToken(t *testing.T) {
+	op := oidctest.New(t)
+	op.TokenBody = func(b map[string]any) { delete(b, "refresh_token") }
+	dir := t.TempDir()
+	toml := fmt.Sprintf("[providers.corp]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", op.Issuer(), oidctest.ClientID)
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := vault.KeyFromBytes(make([]byte, 32))
+	v, _ := vault.OpenFile(dir, key)
+	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir}
+	done, err := svc.SignIn(context.Background(), SignIn{Open: followRedirects, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.NoOfflineToken || done.Resolution.Outcome != accounts.Created {
+		t.Errorf("NoOfflineToken %t, outcome %v", done.NoOfflineToken, done.Resolution.Outcome)
+	}
+	if got := op.AuthRequests()[0].Get("prompt"); got != "consent" {
+		t.Errorf("prompt = %q, want consent with offline_access", got)
+	}
+}
+
+// TestVerboseLogSaysWhatARefreshDoesWithoutTokens: -v diagnostics name the
+// steps of a refresh and never a token.
+func TestVerboseLogSaysWhatARefreshDoesWithoutTokens(t *testing.T) {
+	fx := newFixture(t, "")
+	var log strings.Builder
+	fx.svc.Logf = func(format string, args ...any) { fmt.Fprintf(&log, format+"\n", args...) }
+	before := fx.stored()
+	rec, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := log.String()
+	for _, want := range []string{"refreshing the corp tokens at " + before.TokenURL, "refresh token rotated: true"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+	for _, secret := range []string{before.RefreshToken, rec.RefreshToken, rec.AccessToken, rec.IDToken} {
+		if strings.Contains(got, secret) {
+			t.Fatal("a token reached the -v log")
+		}
+	}
+}
+
+func TestLogoutChoices(t *testing.T) {
+	fx := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := fx.svc.Logout(ctx, Logout{Account: "nobody"}); !errors.Is(err, accounts.ErrNoAccount) {
+		t.Errorf("unknown account: %v", err)
+	}
+	account := fx.svc.mustState(t).Accounts[0].Name
+	if ids, _ := fx.svc.Logout(ctx, Logout{Account: account}); len(ids) != 1 {
+		t.Errorf("--account: %v", ids)
+	}
+	if ids, _ := fx.svc.Logout(ctx, Logout{All: true}); len(ids) != 1 {
+		t.Errorf("--all: %v", ids)
+	}
+}
+
+func (s *Service) mustState(t *testing.T) *accounts.State {
+	t.Helper()
+	st, err := s.Store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestProviderRemovedFromConfig: tokens of a provider whose table is gone
+// cannot be refreshed, and the error says why.
+func TestProviderRemovedFromConfig(t *testing.T) {
+	fx := newFixture(t, "")
+	empty, err := config.Parse(filepath.Join(fx.dir, "config.toml"), []byte("[providers.other]\nkind = \"oidc\"\nissuer = \"https://o.example\"\nclient_id = \"x\"\n"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.svc.Config = func() (*config.File, error) { return empty, nil }
+	if _, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever}); !errors.Is(err, ErrProviderGone) {
+		t.Errorf("err = %v, want ErrProviderGone", err)
+	}
+}
+
+// TestSignInSwitchesToTheDeviceGrant: no browser can open here and the
+// provider offers the device grant, so the sign-in uses it.
+func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{DevicePollInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	dir := t.TempDir()
+	toml := fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID)
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := vault.KeyFromBytes(make([]byte, 32))
+	v, _ := vault.OpenFile(dir, key)
+	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir}
+	var said strings.Builder
+	done, err := svc.SignIn(context.Background(), SignIn{
+		Open:       func(context.Context, string) error { t.Error("a browser was opened"); return nil },
+		AutoDevice: true, BrowserAvailable: func() bool { return false },
+		Stderr: &said, Timeout: 30 * time.Second,
+		OnCode: func(code, _ string) { go func() { _ = idp.ApproveDevice(code, devidp.DemoUsers()[0].Email) }() },
+	})
+	if err != nil {
+		t.Fatalf("device sign-in: %v\n%s", err, said.String())
+	}
+	if done.Result.Token.RefreshToken == "" || !strings.Contains(said.String(), "code you enter on another device") {
+		t.Errorf("refresh token %t; said %q", done.Result.Token.RefreshToken != "", said.String())
 	}
 }
