@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authcli/authcli/internal/agent"
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -350,10 +351,14 @@ func TestAgentKilledCallers(t *testing.T) {
 	if res := c.exec("login", "--timeout", "30s"); res.code != 0 {
 		t.Fatalf("login: exit %d\n%s", res.code, res.stderr)
 	}
+	// The test expires the token through the agent's own vault protocol,
+	// so the agent knows its last refresh is stale.
+	av := (&agent.Client{Path: a.sock}).Vault()
 	const runs = 100
 	killedMidRefresh := 0
 	for i := range runs {
-		cmd := exec.Command(authcliBin, "token", "local", "--min-ttl", "2h")
+		expire(t, av, "local/ada")
+		cmd := exec.Command(authcliBin, "token", "local")
 		cmd.Env = c.env
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
@@ -368,7 +373,7 @@ func TestAgentKilledCallers(t *testing.T) {
 		_ = cmd.Wait()
 		// Waits for a refresh still in flight, or makes one: either way it
 		// must succeed with the newest refresh token.
-		res := c.exec("token", "local", "--min-ttl", "2h")
+		res := c.exec("token", "local")
 		if res.code != 0 {
 			t.Fatalf("run %d: the caller after the kill: exit %d\n%s", i, res.code, res.stderr)
 		}
@@ -458,7 +463,7 @@ func TestAgentNotDumpable(t *testing.T) {
 	cmd.Env = []string{"HOME=" + home, "AUTHCLI_STATE_DIR=" + filepath.Join(home, "state"), "PATH=/usr/bin:/bin",
 		"AUTHCLI_VAULT=file", "AUTHCLI_VAULT_PASSPHRASE=correct horse battery staple"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	var out strings.Builder
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -490,6 +495,24 @@ func TestAgentNotDumpable(t *testing.T) {
 		t.Errorf("/proc/PID/mem of the agent belongs to uid %d: the agent is dumpable", uid)
 	}
 	mustContain(t, "agent output", out.String(), "not dumpable")
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func copyExecutable(t *testing.T, from, to string) {

@@ -419,8 +419,10 @@ func (s *Server) handle(req Request, forwarded bool, peer peerCred) Response {
 			return Response{Value: b}, err
 		})
 	case OpSet:
+		s.forgetRecent()
 		return s.withVault(func(v vault.Vault) (Response, error) { return Response{}, v.Set(req.Key, req.Value) })
 	case OpDelete:
+		s.forgetRecent()
 		return s.withVault(func(v vault.Vault) (Response, error) { return Response{}, v.Delete(req.Key) })
 	case OpList:
 		return s.withVault(func(v vault.Vault) (Response, error) {
@@ -461,6 +463,14 @@ func (s *Server) withVault(f func(vault.Vault) (Response, error)) Response {
 		return Response{Error: failure(err, s.cfg.Describe)}
 	}
 	return resp
+}
+
+// forgetRecent drops the results of recent refreshes: after a sign-in or
+// a logout they may be stale.
+func (s *Server) forgetRecent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.recent)
 }
 
 func lockedFailure() *Failure {

@@ -598,6 +598,14 @@ func TestShortLivedTokensNoStampede(t *testing.T) {
 	if r := idp.refreshes.Load(); r != 1 {
 		t.Errorf("%d refreshes for callers one after another, want 1", r)
 	}
+	// A write through the agent (a sign-in, a logout) makes that result
+	// stale: the next caller reads the vault again.
+	if err := a.client.Vault().Delete("corp/sub"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := a.client.Fresh(context.Background(), Want{Provider: "corp", MinTTL: time.Minute}); err != nil || rec.AccessToken != "at-2" {
+		t.Errorf("after a delete: %v, %v; want a new refresh", rec, err)
+	}
 }
 
 // TestForwardedRequestSize: a forwarded connection cannot make the agent
