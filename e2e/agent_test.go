@@ -1,3 +1,8 @@
+//go:build linux
+
+// The agent end to end: Linux, where authcli reads /proc, runs sshd and
+// switches users for the tests.
+
 package e2e
 
 import (
