@@ -849,3 +849,77 @@ func TestAgentPassphraseOnTerminal(t *testing.T) {
 		t.Errorf("token through the agent: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// TestAgentSystemdUnit runs the packaged user unit's ExecStart the way
+// systemd would (foreground, $XDG_RUNTIME_DIR set, stopped by SIGTERM):
+// the socket appears where the unit's comment tells users to point
+// AUTHCLI_AGENT_SOCK, serves a token, and is removed on stop.
+func TestAgentSystemdUnit(t *testing.T) {
+	unit, err := os.ReadFile("../packaging/systemd/authcli-agent.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var execStart []string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecStart="); ok {
+			execStart = strings.Fields(v)
+		}
+	}
+	if len(execStart) < 2 || execStart[0] != "/usr/bin/authcli" {
+		t.Fatalf("ExecStart is %q", execStart)
+	}
+	mustContain(t, "the unit's comment", string(unit), `export AUTHCLI_AGENT_SOCK="$XDG_RUNTIME_DIR/authcli/agent.sock"`)
+
+	idp, err := devidp.Start(devidp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	r := newRun(t).withBot("user=ada")
+	r.config(agentConfig(idp.Issuer(), ""))
+	rt := shortTempDir(t, "agunit")
+	r.setenv("XDG_RUNTIME_DIR=" + rt)
+	cmd := exec.Command(authcliBin, execStart[1:]...)
+	cmd.Env = r.env
+	var journal lockedBuffer
+	cmd.Stdout, cmd.Stderr = &journal, &journal
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	sock := filepath.Join(rt, "authcli", "agent.sock")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no socket at %s:\n%s", sock, journal.String())
+		}
+	}
+	callers := &run{t: t, dir: r.dir, botLog: r.botLog, env: append(withoutVar(withoutVar(r.env, vault.EnvVaultKey), vault.EnvVault), "AUTHCLI_AGENT_SOCK="+sock)}
+	if res := callers.exec("login", "--timeout", "30s"); res.code != 0 {
+		t.Fatalf("login: exit %d %s", res.code, res.stderr)
+	}
+	if res := callers.exec("token", "local"); res.code != 0 || res.stdout == "" {
+		t.Fatalf("token: exit %d %s", res.code, res.stderr)
+	}
+	// systemctl --user stop: SIGTERM.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	stopped = true
+	if err != nil {
+		t.Errorf("the agent did not exit cleanly on SIGTERM: %v\n%s", err, journal.String())
+	}
+	if _, err := os.Lstat(sock); err == nil {
+		t.Error("the socket outlived the agent")
+	}
+	mustContain(t, "journal", journal.String(), "authcli agent: listening on "+sock, "authcli agent: stopped")
+}
