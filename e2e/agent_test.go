@@ -923,3 +923,46 @@ func TestAgentSystemdUnit(t *testing.T) {
 	}
 	mustContain(t, "journal", journal.String(), "authcli agent: listening on "+sock, "authcli agent: stopped")
 }
+
+// TestAgentStartsLocked: with the file vault, no key and no terminal, the
+// agent starts locked and says so; unlock gives it the passphrase.
+func TestAgentStartsLocked(t *testing.T) {
+	r := newRun(t)
+	r.env = withoutVar(r.env, vault.EnvVaultKey)
+	rt := shortTempDir(t, "aglock")
+	r.setenv("XDG_RUNTIME_DIR=" + rt)
+	res := r.exec("agent", "start", "--lifetime", "1h")
+	if res.code != 0 {
+		t.Fatalf("agent start: exit %d %s", res.code, res.stderr)
+	}
+	sock := filepath.Join(rt, "authcli", "agent.sock")
+	callers := &run{t: t, dir: r.dir, env: append(withoutVar(r.env, vault.EnvVault), "AUTHCLI_AGENT_SOCK="+sock)}
+	var pid int
+	if i := strings.Index(res.stdout, "AUTHCLI_AGENT_PID='"); i >= 0 {
+		fmt.Sscan(res.stdout[i+len("AUTHCLI_AGENT_PID='"):], &pid)
+	}
+	if pid == 0 {
+		t.Fatalf("agent start printed %q", res.stdout)
+	}
+	t.Cleanup(func() {
+		callers.exec("agent", "stop")
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if syscall.Kill(pid, 0) != nil {
+				return
+			}
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	})
+	mustContain(t, "stderr", res.stderr, "the agent started locked", "authcli agent unlock")
+	if res := callers.exec("token", "local"); res.code != 5 {
+		t.Errorf("token from a locked agent: exit %d, want 5 (%s)", res.code, res.stderr)
+	}
+	if res := callers.exec("agent", "unlock"); res.code != 5 || !strings.Contains(res.stderr, "AUTHCLI_VAULT_PASSPHRASE") {
+		t.Errorf("unlock with no secret and no terminal: exit %d %s", res.code, res.stderr)
+	}
+	unlock := &run{t: t, dir: r.dir, env: append(append([]string{}, callers.env...), "AUTHCLI_VAULT_PASSPHRASE=open sesame")}
+	if res := unlock.exec("agent", "unlock"); res.code != 0 {
+		t.Fatalf("agent unlock: exit %d %s", res.code, res.stderr)
+	}
+	mustContain(t, "agent status", callers.exec("agent", "status").stdout, "Vault: file, unlocked", "locks in")
+}

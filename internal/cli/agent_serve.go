@@ -138,10 +138,16 @@ func serveAgent(ctx context.Context, env *Env, opts *agentStartOptions, paths ag
 	go func() { errc <- srv.Serve(ln, false) }()
 	go func() { errc <- srv.Serve(fl, true) }()
 	logf("listening on %s (forwarding socket %s); %s", paths.Sock, paths.Forward, memory)
-	if opts.ReadyFD > 0 {
+	switch {
+	case opts.ReadyFD > 0 && v == nil:
+		ready("ok locked")
+	case opts.ReadyFD > 0:
 		ready("ok")
-	} else {
+	default:
 		printAgentEnv(env.Out, opts, paths, os.Getpid())
+		if v == nil {
+			fmt.Fprintln(env.Err, startedLocked)
+		}
 	}
 	var serveErr error
 	select {
@@ -157,6 +163,8 @@ func serveAgent(ctx context.Context, env *Env, opts *agentStartOptions, paths ag
 	}
 	return nil
 }
+
+const startedLocked = "authcli: the agent started locked (the file vault needs its key or passphrase); unlock it with: authcli agent unlock"
 
 // agentStartSecret is the file vault's secret: from the starting process
 // (background start), the environment, or the terminal.

@@ -108,6 +108,10 @@ func startDetached(env *Env, opts *agentStartOptions, paths agentPaths) (int, er
 		_, _ = cmd.Process.Wait()
 		return 0, &exitError{code: ExitFailure, msg: "the agent did not start within 60s; see " + logPath}
 	}
+	if got == "ok locked" {
+		fmt.Fprintln(env.Err, startedLocked)
+		got = "ok"
+	}
 	if got != "ok" {
 		_, _ = cmd.Process.Wait()
 		msg := strings.TrimPrefix(got, "error: ")
