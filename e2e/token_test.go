@@ -75,13 +75,14 @@ func TestTokenCached(t *testing.T) {
 	}
 }
 
-// TestTokenConcurrentRefresh: 20 processes ask at once for an expired
-// token; the provider rotates refresh tokens and revokes the family on
-// reuse. Exactly one refresh must happen and everyone prints its result.
+// TestTokenConcurrentRefresh: 100 processes ask at once for an expired
+// token (bench/token.sh times the same); the provider rotates refresh
+// tokens and revokes the family on reuse. Exactly one refresh must happen
+// and everyone prints its result.
 func TestTokenConcurrentRefresh(t *testing.T) {
 	idp, r, v := signedIn(t, devidp.Options{})
 	old := expire(t, v, "local/ada")
-	const n = 20
+	const n = 100
 	results := make([]result, n)
 	var wg sync.WaitGroup
 	for i := range n {

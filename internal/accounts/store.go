@@ -32,7 +32,9 @@ const (
 // Store is accounts.json in a state directory. Readers never lock: every
 // write replaces the file with rename, so a reader sees the old or the new
 // state whole. Writers serialise on a lock file beside it, across processes
-// and across goroutines sharing the Store.
+// and across goroutines sharing the Store. Each write also refreshes a
+// small lookup index (IndexName) so that Lookup, on every `authcli token`,
+// need not parse every account.
 type Store struct {
 	dir  string
 	path string
@@ -112,15 +114,18 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}
+	s.writeIndex(st)
 	return nil
 }
 
 // removeStaleTemps deletes temp files of writers that died mid-write. Only
 // called under the lock, when no live writer can own one.
 func (s *Store) removeStaleTemps() {
-	matches, _ := filepath.Glob(filepath.Join(s.dir, tempPattern))
-	for _, m := range matches {
-		_ = os.Remove(m)
+	for _, pattern := range []string{tempPattern, indexTempPattern} {
+		matches, _ := filepath.Glob(filepath.Join(s.dir, pattern))
+		for _, m := range matches {
+			_ = os.Remove(m)
+		}
 	}
 }
 

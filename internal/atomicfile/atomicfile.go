@@ -46,12 +46,12 @@ func Write(path, pattern string, data []byte) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir makes a rename durable. Windows cannot open a directory for
-// fsync; there the rename is as durable as it gets.
-func syncDir(dir string) error {
+// SyncDir makes a rename or removal in dir durable. Windows cannot open a
+// directory for fsync; there it is as durable as it gets.
+func SyncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

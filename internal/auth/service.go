@@ -188,11 +188,7 @@ func (s *Service) find(w Want) (Job, error) {
 		}
 		name = pc.Name
 	}
-	st, err := s.Store.Load()
-	if err != nil {
-		return Job{}, err
-	}
-	_, id, findErr := st.FindSubject(name, w.Account, w.Subject)
+	id, findErr := s.lookup(name, w.Account, w.Subject)
 	if findErr == nil {
 		return Job{Provider: id.Provider, Subject: id.Subject, Want: want}, nil
 	}
@@ -215,6 +211,30 @@ func (s *Service) find(w Want) (Job, error) {
 		return Job{}, err // a table that cannot work says why
 	}
 	return Job{}, &IdentityError{Provider: name, Account: w.Account, Subject: w.Subject, Err: ErrNoIdentity}
+}
+
+// lookuper is the accounts store's fast identity lookup (accounts.Store
+// has it); stores without it are read whole.
+type lookuper interface {
+	Lookup(provider, account, subject string) (accounts.Ref, error)
+}
+
+// lookup is State.FindSubject on the store. accounts.Store answers from
+// the small index beside accounts.json instead of parsing every account,
+// so the cached path stays flat in the number of identities.
+func (s *Service) lookup(provider, account, subject string) (accounts.Ref, error) {
+	if l, ok := s.Store.(lookuper); ok {
+		return l.Lookup(provider, account, subject)
+	}
+	st, err := s.Store.Load()
+	if err != nil {
+		return accounts.Ref{}, err
+	}
+	a, id, err := st.FindSubject(provider, account, subject)
+	if err != nil {
+		return accounts.Ref{}, err
+	}
+	return accounts.Ref{Account: a.Name, Provider: id.Provider, Subject: id.Subject}, nil
 }
 
 // Stored reads job's record after a Refresher stored it elsewhere (another

@@ -276,6 +276,7 @@ func TestWaiterUsesTheOtherRefresh(t *testing.T) {
 
 func TestFreshWhoIsAskedFor(t *testing.T) {
 	fx := newFixture(t, "[providers.other]\nkind = \"oidc\"\nissuer = \"https://other.example\"\nclient_id = \"x\"\n"+
+		"[providers.broken]\nkind = \"oidc\"\nclient_id = \"x\"\n"+
 		"[providers.robot]\nkind = \"oidc\"\nissuer = \"https://robot.example\"\nclient_id = \"r\"\nclient_secret = \"s\"\ngrant = \"client_credentials\"\ntoken_url = \"http://127.0.0.1:1/token\"\n")
 	ctx := context.Background()
 	tests := []struct {
@@ -285,6 +286,7 @@ func TestFreshWhoIsAskedFor(t *testing.T) {
 	}{
 		{"configured, never signed in", Want{Provider: "other"}, ErrNoIdentity},
 		{"not configured", Want{Provider: "nosuch"}, config.ErrUnknownProvider},
+		{"a table with a problem", Want{Provider: "broken"}, errConfig},
 		{"unknown account", Want{Provider: "corp", Account: "nobody"}, accounts.ErrNoAccount},
 		{"unknown subject", Want{Provider: "corp", Subject: "nobody"}, ErrNoIdentity},
 		{"machine identity, provider down", Want{Provider: "robot"}, flow.ErrUnreachable},
@@ -292,6 +294,12 @@ func TestFreshWhoIsAskedFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := fx.svc.Fresh(ctx, tt.want)
+			if tt.is == errConfig {
+				if !isConfigError(err) || !strings.Contains(err.Error(), "issuer") {
+					t.Fatalf("err = %v, want the table's config problem", err)
+				}
+				return
+			}
 			if !errors.Is(err, tt.is) {
 				t.Fatalf("err = %v, want %v", err, tt.is)
 			}
@@ -319,6 +327,15 @@ func TestLogoutForgetsTokens(t *testing.T) {
 	if !errors.Is(err, ErrSignInRequired) || !strings.Contains(err.Error(), "no tokens are stored") {
 		t.Errorf("token after logout: %v", err)
 	}
+}
+
+// errConfig matches any *config.Error: the table's own problem, reported
+// as a configuration error rather than "no identity".
+var errConfig = errors.New("a config error")
+
+func isConfigError(err error) bool {
+	var ce *config.Error
+	return errors.As(err, &ce)
 }
 
 // TestMachineIdentity: a client-credentials table mints its first token,

@@ -48,3 +48,13 @@ func BenchmarkTokenCommand(b *testing.B) {
 		b.Fatalf("printed %q", out.String())
 	}
 }
+
+// BenchmarkCommandTree is what a fast path for hot commands before the
+// cobra tree is built could save at most: building the whole tree.
+func BenchmarkCommandTree(b *testing.B) {
+	e := &Env{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, In: os.Stdin, Getenv: func(string) string { return "" }, Now: time.Now}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = newRoot(e)
+	}
+}

@@ -2,14 +2,14 @@ package flow
 
 import (
 	"errors"
-	"html/template"
+	"io"
 	"net/http"
-	"sync"
+	"strings"
 )
 
-// page is what the browser tab shows after the redirect. Every field goes
-// through html/template, so provider-supplied text (error_description) can
-// never become markup.
+// page is what the browser tab shows after the redirect. Every field is
+// text, escaped by render, so provider-supplied text (error_description)
+// can never become markup.
 type page struct {
 	Status  int
 	OK      bool
@@ -19,19 +19,20 @@ type page struct {
 	Detail  string
 }
 
-// The template is parsed on first use, not at package load: `authcli token`
-// links this package and must not pay for it at start-up.
-var pageTemplate = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("page").Parse(pageHTML))
-})
-
-const pageHTML = `<!doctype html>
+// The page is fixed markup around escaped text, not an html/template:
+// `authcli token` links this package, and any use of html/template keeps
+// its whole machinery (and text/template's reflection-driven evaluator) in
+// the binary, which every process start pays for in page faults. Every
+// field sits in element content, where escaping the HTML specials is the
+// whole job (TestPageRenderMatchesHTMLTemplate holds it to html/template's
+// output).
+const pageHead = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{{.Title}} · authcli</title>
+<title>{{title}} · authcli</title>
 <style>
   body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: #f5f6f8; color: #1d2330; margin: 0; }
   main { max-width: 32rem; margin: 12vh auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); }
@@ -45,15 +46,41 @@ const pageHTML = `<!doctype html>
 </head>
 <body>
 <main>
-  {{if .OK}}<div class="mark ok" aria-hidden="true">&#10003;</div>{{else}}<div class="mark fail" aria-hidden="true">!</div>{{end}}
-  <h1>{{.Heading}}</h1>
-  <p>{{.Message}}</p>
-  {{with .Detail}}<p class="detail">{{.}}</p>{{end}}
+  `
+
+const pageFoot = `
   <p class="hint">You can close this tab and return to the terminal.</p>
 </main>
 </body>
 </html>
 `
+
+// escapeText makes s safe as HTML element content and attribute values
+// alike, as html/template would, NUL included.
+func escapeText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "\x00", "\uFFFD").Replace(s)
+}
+
+// render writes the page's HTML.
+func (p page) render(w io.Writer) error {
+	head, rest, _ := strings.Cut(pageHead, "{{title}}")
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(escapeText(p.Title))
+	b.WriteString(rest)
+	if p.OK {
+		b.WriteString(`<div class="mark ok" aria-hidden="true">&#10003;</div>`)
+	} else {
+		b.WriteString(`<div class="mark fail" aria-hidden="true">!</div>`)
+	}
+	b.WriteString("\n  <h1>" + escapeText(p.Heading) + "</h1>\n  <p>" + escapeText(p.Message) + "</p>\n  ")
+	if p.Detail != "" {
+		b.WriteString(`<p class="detail">` + escapeText(p.Detail) + `</p>`)
+	}
+	b.WriteString(pageFoot)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
 func (p page) write(w http.ResponseWriter) {
 	h := w.Header()
@@ -68,7 +95,7 @@ func (p page) write(w http.ResponseWriter) {
 		status = http.StatusOK
 	}
 	w.WriteHeader(status)
-	_ = pageTemplate().Execute(w, p)
+	_ = p.render(w)
 }
 
 func successPage(who string) page {

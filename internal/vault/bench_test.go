@@ -24,6 +24,28 @@ func benchFile(b *testing.B, key Key) (*File, string) {
 	return f, dir
 }
 
+// BenchmarkFileGetIdentities is the cached `authcli token` read with 1 and
+// 1,000 identities in the vault: it must not grow with their number.
+func BenchmarkFileGetIdentities(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			f := openFile(b, b.TempDir(), rawKey(b, 1))
+			value := bytes.Repeat([]byte{'t'}, 1500) // a token record's size
+			for i := range n {
+				if err := f.Set(fmt.Sprintf("prov/subject-%d", i), value); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.Get("prov/subject-0"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkFileGet(b *testing.B) {
 	f, _ := benchFile(b, rawKey(b, 1))
 	b.ReportAllocs()

@@ -3,6 +3,8 @@ package vault
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,37 +23,77 @@ import (
 	"github.com/authcli/authcli/internal/atomicfile"
 )
 
-// FileName is the vault file inside the state directory; its lock file is
-// FileName + ".lock" next to it.
-const FileName = "vault.enc"
+// File names inside the state directory. DirName holds the vault: IndexName
+// and one record file per key. FileName is the single-file vault of earlier
+// versions, read until the first write migrates it; FileName + ".lock" is
+// the lock every writer takes, in either format.
+const (
+	DirName   = "vault.d"
+	IndexName = "index"
+	FileName  = "vault.enc"
+)
 
-// File is an encrypted vault file for machines without an OS keyring
-// (headless hosts, containers, CI). The whole map of secrets is sealed with
-// XChaCha20-Poly1305 under a raw key or an Argon2id-stretched passphrase.
+// Additional-data prefixes: an index can never pass for a record, nor a
+// record for another key's record.
+const (
+	indexAD  = "authcli vault index\x00"
+	recordAD = "authcli vault record\x00"
+)
+
+// recordSuffix ends every record file name; tempPattern names in-flight
+// writes, which a writer holding the lock removes as leftovers of a writer
+// that died.
+const (
+	recordSuffix = ".rec"
+	tempPattern  = ".*.tmp"
+)
+
+// File is an encrypted vault for machines without an OS keyring (headless
+// hosts, containers, CI). Each key's value is its own record file, sealed
+// with XChaCha20-Poly1305 under a raw key or an Argon2id-stretched
+// passphrase, so reading one identity's tokens decrypts only them: the cost
+// of `authcli token` does not grow with the number of identities. An index
+// file, sealed the same way, lists the keys for List and proves the key on
+// every write.
 //
-// Readers need no lock because writers replace the file atomically (temp
-// file, fsync, rename, fsync of the directory). Writers serialise on a file
-// lock and re-read the vault under it, so concurrent processes never lose
-// each other's updates. A missing file is an empty vault; a file that does
-// not decrypt is ErrDecrypt, never garbage and never an empty vault.
+// A record's file name is the SHA-256 of its key, and the key is in the
+// record's additional data: a record copied or renamed onto another key's
+// file does not decrypt. The index and the records share the vault's salt,
+// so a passphrase is stretched once per process.
 //
-// Permissions: the directory is created 0700 and the file written 0600.
+// Readers need no lock because writers replace files atomically (temp file,
+// fsync, rename, fsync of the directory). Writers serialise on a file lock,
+// so concurrent processes never lose each other's updates. A new key is
+// added to the index before its record is written, and a deleted key's
+// record is removed before the index forgets it: after a crash the index
+// may list a key without a value (harmless: Get says ErrNotFound), never
+// hold a value List cannot see. A missing vault is an empty vault; a record
+// or index that does not decrypt is ErrDecrypt, never garbage and never an
+// empty vault.
+//
+// Earlier versions kept every value in one file (FileName). It is read as
+// is until the first write, which moves its values into records (same key,
+// same salt), writes the index and then removes the old file; a crash
+// before the index is written leaves the old file in charge.
+//
+// Permissions: directories are created 0700 and files written 0600.
 // authcli refuses, with ErrPermissions and the chmod that fixes it, rather
 // than silently changing modes the user chose:
 //   - a vault file any other user can access (its ciphertext would be open
 //     to offline guessing of a passphrase);
 //   - a directory other users can write to (they could delete, replace or
-//     roll back the vault file).
+//     roll back vault files).
 //
-// A directory others can merely list is accepted: the file inside is 0600 and
-// the names reveal nothing secret. Windows has no such mode bits and is not
+// A directory others can merely list is accepted: the files inside are 0600
+// and their names are hashes. Windows has no such mode bits and is not
 // checked.
 type File struct {
-	dir      string
-	path     string
-	lockPath string
-	key      Key
-	params   Argon2Params
+	dir        string // the state directory
+	recDir     string // dir/DirName
+	legacyPath string
+	lockPath   string
+	key        Key
+	params     Argon2Params
 
 	writeMu sync.Mutex // serialises writers within this process
 	keyMu   sync.Mutex // guards derived
@@ -77,7 +119,7 @@ func WithArgon2Params(p Argon2Params) FileOption {
 }
 
 // OpenFile returns the file vault in dir. It reads nothing but the
-// directory's permissions; the key is checked (and a passphrase stretched)
+// directories' permissions; the key is checked (and a passphrase stretched)
 // on first use.
 func OpenFile(dir string, key Key, opts ...FileOption) (*File, error) {
 	if key.isZero() {
@@ -87,11 +129,12 @@ func OpenFile(dir string, key Key, opts ...FileOption) (*File, error) {
 		return nil, fmt.Errorf("%w: no directory for the vault file", ErrInvalidConfig)
 	}
 	f := &File{
-		dir:      dir,
-		path:     filepath.Join(dir, FileName),
-		lockPath: filepath.Join(dir, FileName+".lock"),
-		key:      key,
-		params:   DefaultArgon2Params(),
+		dir:        dir,
+		recDir:     filepath.Join(dir, DirName),
+		legacyPath: filepath.Join(dir, FileName),
+		lockPath:   filepath.Join(dir, FileName+".lock"),
+		key:        key,
+		params:     DefaultArgon2Params(),
 	}
 	for _, o := range opts {
 		o(f)
@@ -99,42 +142,62 @@ func OpenFile(dir string, key Key, opts ...FileOption) (*File, error) {
 	if err := f.params.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("open vault directory: %w", err)
-	case !fi.IsDir():
-		return nil, fmt.Errorf("%w: %s is not a directory", ErrInvalidConfig, dir)
-	default:
-		if err := checkPrivate(dir, fi, 0o022, 0o700); err != nil {
-			return nil, err
+	for _, d := range []string{dir, f.recDir} {
+		fi, err := os.Stat(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("open vault directory: %w", err)
+		case !fi.IsDir():
+			return nil, fmt.Errorf("%w: %s is not a directory", ErrInvalidConfig, d)
+		default:
+			if err := checkPrivate(d, fi, 0o022, 0o700); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return f, nil
 }
 
-// Path is the vault file's location, for messages.
-func (f *File) Path() string { return f.path }
+// Path is the vault directory's location, for messages.
+func (f *File) Path() string { return f.recDir }
 
-// Get decrypts the vault and returns a copy of key's value.
+func (f *File) recordPath(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(f.recDir, hex.EncodeToString(sum[:])+recordSuffix)
+}
+
+func (f *File) indexPath() string { return filepath.Join(f.recDir, IndexName) }
+
+// Get returns key's value, reading and decrypting its record only. A key
+// without a record is ErrNotFound once the index shows the vault key is
+// right (or, before migration, from the single-file vault).
 func (f *File) Get(key string) ([]byte, error) {
 	if err := CheckName(key); err != nil {
 		return nil, err
 	}
-	st, err := f.load()
+	v, err := f.readRecord(key)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return v, err
+	}
+	ix, err := f.readIndex()
 	if err != nil {
 		return nil, err
 	}
-	defer clear(st.plain)
-	v, ok := st.entries[key]
-	if !ok {
-		return nil, fmt.Errorf("vault file entry %q: %w", key, ErrNotFound)
+	if !ix.exists {
+		st, err := f.loadLegacy()
+		if err != nil {
+			return nil, err
+		}
+		defer clear(st.plain)
+		if v, ok := st.entries[key]; ok {
+			return bytes.Clone(v), nil
+		}
 	}
-	return bytes.Clone(v), nil
+	return nil, fmt.Errorf("vault file entry %q: %w", key, ErrNotFound)
 }
 
-// Set stores value under key, re-reading the vault under the lock.
+// Set stores value under key.
 func (f *File) Set(key string, value []byte) error {
 	if err := CheckName(key); err != nil {
 		return err
@@ -142,35 +205,62 @@ func (f *File) Set(key string, value []byte) error {
 	if len(value) > MaxValueSize {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(value), MaxValueSize)
 	}
-	return f.update(func(entries map[string][]byte) bool {
-		entries[key] = value
-		return true
+	return f.update(func(ix *vaultIndex) error {
+		if !ix.names[key] {
+			ix.names[key] = true
+			if err := f.writeIndex(ix); err != nil {
+				return err
+			}
+		}
+		return f.writeRecord(ix, key, value)
 	})
 }
 
-// Delete removes key; an absent key or vault file leaves the file untouched.
+// Delete removes key; an absent key or vault leaves every file untouched.
 func (f *File) Delete(key string) error {
 	if err := CheckName(key); err != nil {
 		return err
 	}
-	return f.update(func(entries map[string][]byte) bool {
-		if _, ok := entries[key]; !ok {
-			return false
+	return f.update(func(ix *vaultIndex) error {
+		if !ix.exists {
+			return nil
 		}
-		delete(entries, key)
-		return true
+		switch err := os.Remove(f.recordPath(key)); {
+		case err == nil:
+			if err := atomicfile.SyncDir(f.recDir); err != nil {
+				return fmt.Errorf("delete vault record: %w", err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("delete vault record: %w", err)
+		}
+		if !ix.names[key] {
+			return nil
+		}
+		delete(ix.names, key)
+		return f.writeIndex(ix)
 	})
 }
 
-// List returns the sorted keys starting with prefix.
+// List returns the sorted keys starting with prefix, from the index.
 func (f *File) List(prefix string) ([]string, error) {
-	st, err := f.load()
+	ix, err := f.readIndex()
 	if err != nil {
 		return nil, err
 	}
-	defer clear(st.plain)
+	names := ix.names
+	if !ix.exists {
+		st, err := f.loadLegacy()
+		if err != nil {
+			return nil, err
+		}
+		clear(st.plain)
+		names = map[string]bool{}
+		for k := range st.entries {
+			names[k] = true
+		}
+	}
 	keys := []string{}
-	for k := range st.entries {
+	for k := range names {
 		if strings.HasPrefix(k, prefix) {
 			keys = append(keys, k)
 		}
@@ -179,74 +269,246 @@ func (f *File) List(prefix string) ([]string, error) {
 	return keys, nil
 }
 
-type vaultState struct {
+// vaultIndex is the decrypted index: the vault's header (key derivation,
+// salt), its AEAD key and the set of keys.
+type vaultIndex struct {
 	exists  bool
 	hdr     fileHeader
 	aeadKey []byte
-	plain   []byte // decrypted records; cleared by the caller
-	entries map[string][]byte
+	names   map[string]bool
 }
 
-func (f *File) load() (vaultState, error) {
-	data, err := f.readFile()
+// readIndex reads the index; a missing one is exists == false.
+func (f *File) readIndex() (*vaultIndex, error) {
+	data, err := readPrivate(f.indexPath(), maxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return vaultState{entries: map[string][]byte{}}, nil
+		return &vaultIndex{names: map[string]bool{}}, nil
 	}
 	if err != nil {
-		return vaultState{}, err
+		return nil, err
 	}
-	return f.decrypt(data)
+	return f.openIndex(data)
 }
 
-// decrypt authenticates and decodes the contents of a vault file. Every
-// failure is ErrDecrypt, or ErrCorrupt for records that authenticate but do
-// not decode (which only a writer bug could produce).
-func (f *File) decrypt(data []byte) (vaultState, error) {
+// openIndex authenticates and decodes an index file's contents.
+func (f *File) openIndex(data []byte) (*vaultIndex, error) {
 	h, off, err := parseHeader(data)
+	if err == nil && h.version != dirVersion {
+		err = fmt.Errorf("%w: %w: the index has version %d", ErrDecrypt, errFormat, h.version)
+	}
 	if err != nil {
-		return vaultState{}, fmt.Errorf("vault file %s: %w", f.path, err)
+		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
 	key, err := f.keyFor(h)
 	if err != nil {
-		return vaultState{}, fmt.Errorf("vault file %s: %w", f.path, err)
+		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
-	aead, err := chacha20poly1305.NewX(key)
+	plain, err := openSealed(key, h, data[off:], indexAD, data[:off], "")
 	if err != nil {
-		return vaultState{}, fmt.Errorf("vault cipher: %w", err)
-	}
-	plain, err := aead.Open(nil, h.nonce, data[off:], data[:off])
-	if err != nil {
-		return vaultState{}, fmt.Errorf("vault file %s: %w", f.path, ErrDecrypt)
+		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
 	entries, err := decodeRecords(plain)
 	if err != nil {
-		clear(plain)
-		return vaultState{}, fmt.Errorf("vault file %s: %w", f.path, err)
+		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
-	return vaultState{exists: true, hdr: h, aeadKey: key, plain: plain, entries: entries}, nil
+	ix := &vaultIndex{exists: true, hdr: h, aeadKey: key, names: make(map[string]bool, len(entries))}
+	for k, v := range entries {
+		if len(v) != 0 {
+			return nil, fmt.Errorf("vault index %s: %w: an entry holds a value", f.indexPath(), ErrCorrupt)
+		}
+		ix.names[k] = true
+	}
+	return ix, nil
 }
 
-func (f *File) readFile() ([]byte, error) {
-	fh, err := os.Open(f.path)
+// readRecord returns key's decrypted value; a missing record is an error
+// wrapping fs.ErrNotExist.
+func (f *File) readRecord(key string) ([]byte, error) {
+	data, err := readPrivate(f.recordPath(key), maxRecordSize)
 	if err != nil {
 		return nil, err
 	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read vault file: %w", err)
+	return f.openRecord(key, data)
+}
+
+// openRecord authenticates a record's contents as key's and returns the
+// value (which aliases data).
+func (f *File) openRecord(key string, data []byte) ([]byte, error) {
+	h, off, err := parseHeader(data)
+	if err == nil && h.version != dirVersion {
+		err = fmt.Errorf("%w: %w: the record has version %d", ErrDecrypt, errFormat, h.version)
 	}
-	if err := checkPrivate(f.path, fi, 0o077, 0o600); err != nil {
+	if err != nil {
+		return nil, fmt.Errorf("vault record of %q: %w", key, err)
+	}
+	aeadKey, err := f.keyFor(h)
+	if err != nil {
+		return nil, fmt.Errorf("vault record of %q: %w", key, err)
+	}
+	v, err := openSealed(aeadKey, h, data[off:], recordAD, data[:off], key)
+	if err != nil {
+		return nil, fmt.Errorf("vault record of %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// openSealed decrypts ciphertext in place with additional data prefix ||
+// header || name.
+func openSealed(key []byte, h fileHeader, ciphertext []byte, prefix string, header []byte, name string) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, fmt.Errorf("vault cipher: %w", err)
+	}
+	plain, err := aead.Open(ciphertext[:0], h.nonce, ciphertext, additionalData(prefix, header, name))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return plain, nil
+}
+
+func additionalData(prefix string, header []byte, name string) []byte {
+	ad := make([]byte, 0, len(prefix)+len(header)+len(name))
+	ad = append(ad, prefix...)
+	ad = append(ad, header...)
+	return append(ad, name...)
+}
+
+// seal encrypts plain under the vault's key and salt with a fresh nonce.
+func seal(ix *vaultIndex, prefix string, plain []byte, name string) ([]byte, error) {
+	h := ix.hdr
+	h.version = dirVersion
+	h.nonce = make([]byte, chacha20poly1305.NonceSizeX)
+	_, _ = rand.Read(h.nonce) // crypto/rand.Read never fails; it aborts the program instead
+	aead, err := chacha20poly1305.NewX(ix.aeadKey)
+	if err != nil {
+		return nil, fmt.Errorf("vault cipher: %w", err)
+	}
+	hdr := h.encode()
+	out := make([]byte, len(hdr), len(hdr)+len(plain)+aead.Overhead())
+	copy(out, hdr)
+	return aead.Seal(out, h.nonce, plain, additionalData(prefix, hdr, name)), nil
+}
+
+func (f *File) writeIndex(ix *vaultIndex) error {
+	entries := make(map[string][]byte, len(ix.names))
+	for k := range ix.names {
+		entries[k] = nil
+	}
+	out, err := seal(ix, indexAD, encodeRecords(entries), "")
+	if err != nil {
+		return err
+	}
+	if err := f.writeFile(f.indexPath(), out); err != nil {
+		return fmt.Errorf("write vault index: %w", err)
+	}
+	ix.exists = true
+	return nil
+}
+
+func (f *File) writeRecord(ix *vaultIndex, key string, value []byte) error {
+	out, err := seal(ix, recordAD, value, key)
+	if err != nil {
+		return err
+	}
+	if err := f.writeFile(f.recordPath(key), out); err != nil {
+		return fmt.Errorf("write vault record: %w", err)
+	}
+	return nil
+}
+
+func (f *File) writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(f.recDir, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, "."+filepath.Base(path)+tempPattern, data)
+}
+
+// update runs edit under the lock with the current index, migrating a
+// single-file vault first. A vault that does not exist yet gets a fresh
+// header (and salt); edit writes what it changes.
+func (f *File) update(edit func(*vaultIndex) error) error {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	if err := os.MkdirAll(f.dir, 0o700); err != nil {
+		return fmt.Errorf("create vault directory: %w", err)
+	}
+	fl := flock.New(f.lockPath, flock.SetPermissions(0o600))
+	if err := fl.Lock(); err != nil {
+		return fmt.Errorf("lock vault file: %w", err)
+	}
+	defer func() { _ = fl.Unlock() }()
+	f.removeStaleTemps()
+
+	ix, err := f.readIndex()
+	if err != nil {
+		return err
+	}
+	if !ix.exists {
+		if ix, err = f.migrate(); err != nil {
+			return err
+		}
+	}
+	if err := f.removeLegacy(ix); err != nil {
+		return err
+	}
+	return edit(ix)
+}
+
+// migrate turns a single-file vault into records and an index under the
+// same key and salt, or starts a new vault when there is none. The old file
+// stays until the index is written (removeLegacy deletes it then).
+func (f *File) migrate() (*vaultIndex, error) {
+	st, err := f.loadLegacy()
+	if err != nil {
 		return nil, err
 	}
-	if fi.Size() > maxFileSize {
-		return nil, fmt.Errorf("vault file %s: %w: larger than %d bytes", f.path, ErrDecrypt, maxFileSize)
+	defer clear(st.plain)
+	if !st.exists {
+		h := f.newHeader()
+		key, err := f.keyFor(h)
+		if err != nil {
+			return nil, err
+		}
+		return &vaultIndex{hdr: h, aeadKey: key, names: map[string]bool{}}, nil
 	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(fh, data); err != nil {
-		return nil, fmt.Errorf("read vault file: %w", err)
+	ix := &vaultIndex{hdr: st.hdr, aeadKey: st.aeadKey, names: make(map[string]bool, len(st.entries))}
+	for k, v := range st.entries {
+		if err := f.writeRecord(ix, k, v); err != nil {
+			return nil, err
+		}
+		ix.names[k] = true
 	}
-	return data, nil
+	if err := f.writeIndex(ix); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// removeLegacy deletes the single-file vault once an index exists: from
+// then on the records are the vault, and the old file is only a stale copy
+// of secrets.
+func (f *File) removeLegacy(ix *vaultIndex) error {
+	if !ix.exists {
+		return nil
+	}
+	switch err := os.Remove(f.legacyPath); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("remove the migrated vault file: %w", err)
+	}
+	return atomicfile.SyncDir(f.dir)
+}
+
+// removeStaleTemps deletes temp files of writers that died mid-write. Only
+// called under the lock, when no live writer can own one.
+func (f *File) removeStaleTemps() {
+	for _, d := range []string{f.dir, f.recDir} {
+		matches, _ := filepath.Glob(filepath.Join(d, tempPattern))
+		for _, m := range matches {
+			_ = os.Remove(m)
+		}
+	}
 }
 
 // keyFor returns the AEAD key for a vault with header h. A key of the wrong
@@ -299,59 +561,36 @@ func (f *File) Forget() {
 // newHeader is the header of a vault this File creates.
 func (f *File) newHeader() fileHeader {
 	if f.key.raw != nil {
-		return fileHeader{kdf: kdfNone}
+		return fileHeader{version: dirVersion, kdf: kdfNone}
 	}
 	salt := make([]byte, saltSize)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails; it aborts the program instead
-	return fileHeader{kdf: kdfArgon2id, params: f.params, salt: salt}
+	return fileHeader{version: dirVersion, kdf: kdfArgon2id, params: f.params, salt: salt}
 }
 
-// update applies edit to the vault under the lock and writes it back if edit
-// reports a change. The existing salt and parameters are kept; every write
-// gets a fresh random nonce.
-func (f *File) update(edit func(map[string][]byte) bool) error {
-	f.writeMu.Lock()
-	defer f.writeMu.Unlock()
-	if err := os.MkdirAll(f.dir, 0o700); err != nil {
-		return fmt.Errorf("create vault directory: %w", err)
-	}
-	fl := flock.New(f.lockPath, flock.SetPermissions(0o600))
-	if err := fl.Lock(); err != nil {
-		return fmt.Errorf("lock vault file: %w", err)
-	}
-	defer func() { _ = fl.Unlock() }()
-
-	st, err := f.load()
+// readPrivate reads a vault file of at most limit bytes, refusing one other
+// users can access. A missing file is an error wrapping fs.ErrNotExist.
+func readPrivate(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer clear(st.plain)
-	if !edit(st.entries) {
-		return nil
-	}
-	h, key := st.hdr, st.aeadKey
-	if !st.exists {
-		h = f.newHeader()
-		if key, err = f.keyFor(h); err != nil {
-			return err
-		}
-	}
-	h.nonce = make([]byte, chacha20poly1305.NonceSizeX)
-	_, _ = rand.Read(h.nonce)
-	aead, err := chacha20poly1305.NewX(key)
+	defer fh.Close()
+	fi, err := fh.Stat()
 	if err != nil {
-		return fmt.Errorf("vault cipher: %w", err)
+		return nil, fmt.Errorf("read vault file: %w", err)
 	}
-	plain := encodeRecords(st.entries)
-	defer clear(plain)
-	hdr := h.encode()
-	out := make([]byte, len(hdr), len(hdr)+len(plain)+aead.Overhead())
-	copy(out, hdr)
-	out = aead.Seal(out, h.nonce, plain, hdr)
-	if err := atomicfile.Write(f.path, "."+filepath.Base(f.path)+".*.tmp", out); err != nil {
-		return fmt.Errorf("write vault file: %w", err)
+	if err := checkPrivate(path, fi, 0o077, 0o600); err != nil {
+		return nil, err
 	}
-	return nil
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("vault file %s: %w: larger than %d bytes", path, ErrDecrypt, limit)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(fh, data); err != nil {
+		return nil, fmt.Errorf("read vault file: %w", err)
+	}
+	return data, nil
 }
 
 // checkPrivate refuses a file or directory whose mode has any of the

@@ -10,17 +10,28 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// The vault file is
+// Every vault file (the index and each record of the vault directory, and
+// the single-file vault of earlier versions) starts with the same header:
 //
 //	magic    "AUTHCLIV" (8 bytes)
-//	version  1 (1 byte)
+//	version  1 = single-file vault (before per-identity records),
+//	         2 = index or record of the vault directory (1 byte)
 //	kdf      0 = raw key, 1 = Argon2id (1 byte)
 //	         Argon2id only: time (uint32 BE), memory KiB (uint32 BE),
 //	         threads (1 byte), salt length (1 byte), salt
 //	nonce    24 bytes
-//	XChaCha20-Poly1305 ciphertext of the records, with every byte before it
-//	(header and nonce) as additional data, so no header byte can change
-//	without the decryption failing.
+//	XChaCha20-Poly1305 ciphertext, with every byte before it (header and
+//	nonce) in the additional data, so no header byte can change without the
+//	decryption failing.
+//
+// What is sealed, and what else the additional data binds (see file.go):
+//
+//	version 1  the records of every key; AD = header
+//	index      the records of every key with empty values (the key list);
+//	           AD = "authcli vault index" NUL header
+//	record     one key's value as is; AD = "authcli vault record" NUL
+//	           header key, so a record moved to another key's file name
+//	           does not decrypt
 //
 // The records are a uvarint count, then per entry a uvarint key length, the
 // key, a uvarint value length and the value, keys strictly ascending. Every
@@ -28,13 +39,15 @@ import (
 
 const (
 	fileMagic      = "AUTHCLIV"
-	fileVersion    = 1
+	legacyVersion  = 1
+	dirVersion     = 2
 	kdfNone        = 0
 	kdfArgon2id    = 1
 	saltSize       = 16
 	minSaltSize    = 16
 	maxSaltSize    = 64
 	maxFileSize    = 64 << 20
+	maxRecordSize  = MaxValueSize + 1024
 	maxArgonTime   = 16
 	maxArgonMemKiB = 256 << 10
 	maxArgonThread = 16
@@ -75,16 +88,17 @@ func (p Argon2Params) validate() error {
 }
 
 type fileHeader struct {
-	kdf    byte
-	params Argon2Params
-	salt   []byte
-	nonce  []byte
+	version byte
+	kdf     byte
+	params  Argon2Params
+	salt    []byte
+	nonce   []byte
 }
 
 func (h fileHeader) encode() []byte {
 	b := make([]byte, 0, 8+2+10+len(h.salt)+len(h.nonce))
 	b = append(b, fileMagic...)
-	b = append(b, fileVersion, h.kdf)
+	b = append(b, h.version, h.kdf)
 	if h.kdf == kdfArgon2id {
 		b = binary.BigEndian.AppendUint32(b, h.params.Time)
 		b = binary.BigEndian.AppendUint32(b, h.params.MemoryKiB)
@@ -107,8 +121,9 @@ func parseHeader(data []byte) (fileHeader, int, error) {
 	if len(data) < len(fileMagic)+2 || string(data[:len(fileMagic)]) != fileMagic {
 		return fail("not an authcli vault file")
 	}
-	if v := data[len(fileMagic)]; v != fileVersion {
-		return fail(fmt.Sprintf("unsupported version %d", v))
+	h.version = data[len(fileMagic)]
+	if h.version != legacyVersion && h.version != dirVersion {
+		return fail(fmt.Sprintf("unsupported version %d", h.version))
 	}
 	h.kdf = data[len(fileMagic)+1]
 	rest := data[len(fileMagic)+2:]

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -138,10 +139,7 @@ func TestFileWrongKey(t *testing.T) {
 			if err := openFile(t, dir, tt.create(t)).Set("a/b", []byte("secret")); err != nil {
 				t.Fatal(err)
 			}
-			before, err := os.ReadFile(filepath.Join(dir, FileName))
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := snapshot(t, dir)
 			f := openFile(t, dir, tt.use(t))
 			got, err := f.Get("a/b")
 			if !errors.Is(err, ErrDecrypt) || got != nil {
@@ -153,22 +151,27 @@ func TestFileWrongKey(t *testing.T) {
 			if _, err := f.List(""); !errors.Is(err, ErrDecrypt) {
 				t.Fatalf("List: %v, want ErrDecrypt", err)
 			}
+			// A key without a record still proves the key wrong (through
+			// the index) rather than reading as absent.
+			if _, err := f.Get("x/absent"); !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("Get of an absent key: %v, want ErrDecrypt", err)
+			}
 			if err := f.Set("c/d", []byte("x")); !errors.Is(err, ErrDecrypt) {
 				t.Fatalf("Set: %v, want ErrDecrypt", err)
 			}
 			if err := f.Delete("a/b"); !errors.Is(err, ErrDecrypt) {
 				t.Fatalf("Delete: %v, want ErrDecrypt", err)
 			}
-			after, err := os.ReadFile(filepath.Join(dir, FileName))
-			if err != nil || !bytes.Equal(before, after) {
-				t.Fatalf("a write with the wrong key changed the vault file (%v)", err)
+			if after := snapshot(t, dir); !maps.EqualFunc(before, after, bytes.Equal) {
+				t.Fatalf("a write with the wrong key changed the vault files")
 			}
 		})
 	}
 }
 
-// TestFileTampered flips every byte of the file, header and ciphertext
-// alike, and truncates and extends it: each must be ErrDecrypt and no value.
+// TestFileTampered flips every byte of a record and of the index, header
+// and ciphertext alike, and truncates and extends them: each must be
+// ErrDecrypt and no value (for the index: no list, and no write).
 func TestFileTampered(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -177,44 +180,115 @@ func TestFileTampered(t *testing.T) {
 		{"raw key", rawKey(t, 1)},
 		{"passphrase", passKey(t, "pw")},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			f := openFile(t, dir, tt.key)
-			if err := f.Set("a/b", []byte("secret value")); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, FileName)
-			good, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			check := func(what string, data []byte) {
-				t.Helper()
-				if err := os.WriteFile(path, data, 0o600); err != nil {
+		for _, target := range []string{"record", "index"} {
+			t.Run(tt.name+"/"+target, func(t *testing.T) {
+				dir := t.TempDir()
+				f := openFile(t, dir, tt.key)
+				if err := f.Set("a/b", []byte("secret value")); err != nil {
 					t.Fatal(err)
 				}
-				got, err := openFile(t, dir, tt.key).Get("a/b")
-				if !errors.Is(err, ErrDecrypt) || got != nil {
-					t.Fatalf("%s: Get = %q, %v; want nil, ErrDecrypt", what, got, err)
+				path := f.recordPath("a/b")
+				if target == "index" {
+					path = f.indexPath()
 				}
-			}
-			for i := range good {
-				for _, bit := range []byte{0x01, 0x80} {
-					bad := bytes.Clone(good)
-					bad[i] ^= bit
-					check(fmt.Sprintf("byte %d ^ %#x", i, bit), bad)
+				good, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			for _, n := range []int{0, 1, 8, 10, len(good) / 2, len(good) - 1} {
-				check(fmt.Sprintf("truncated to %d", n), good[:n])
-			}
-			check("extended", append(bytes.Clone(good), 0))
-		})
+				check := func(what string, data []byte) {
+					t.Helper()
+					if err := os.WriteFile(path, data, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					g := openFile(t, dir, tt.key)
+					if target == "record" {
+						got, err := g.Get("a/b")
+						if !errors.Is(err, ErrDecrypt) || got != nil {
+							t.Fatalf("%s: Get = %q, %v; want nil, ErrDecrypt", what, got, err)
+						}
+						return
+					}
+					if keys, err := g.List(""); !errors.Is(err, ErrDecrypt) {
+						t.Fatalf("%s: List = %q, %v; want ErrDecrypt", what, keys, err)
+					}
+					if err := g.Set("c/d", []byte("x")); !errors.Is(err, ErrDecrypt) {
+						t.Fatalf("%s: Set: %v; want ErrDecrypt", what, err)
+					}
+				}
+				for i := range good {
+					for _, bit := range []byte{0x01, 0x80} {
+						bad := bytes.Clone(good)
+						bad[i] ^= bit
+						check(fmt.Sprintf("byte %d ^ %#x", i, bit), bad)
+					}
+				}
+				for _, n := range []int{0, 1, 8, 10, len(good) / 2, len(good) - 1} {
+					check(fmt.Sprintf("truncated to %d", n), good[:n])
+				}
+				check("extended", append(bytes.Clone(good), 0))
+			})
+		}
+	}
+}
+
+// TestFileRecordsAreBoundToTheirKey moves records between keys, and swaps
+// the index and a record: none may decrypt as something it is not.
+func TestFileRecordsAreBoundToTheirKey(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	for k, v := range map[string]string{"github/alice": "alice's token", "github/mallory": "mallory's token"} {
+		if err := f.Set(k, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mallory, err := os.ReadFile(f.recordPath("github/mallory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.recordPath("github/alice"), mallory, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Get("github/alice"); !errors.Is(err, ErrDecrypt) || got != nil {
+		t.Fatalf("Get of a record copied from another key = %q, %v; want ErrDecrypt", got, err)
+	}
+	if got, err := f.Get("github/mallory"); err != nil || string(got) != "mallory's token" {
+		t.Fatalf("the untouched record: %q, %v", got, err)
+	}
+	index, err := os.ReadFile(f.indexPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.openRecord("github/mallory", index); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("the index opened as a record: %v", err)
+	}
+	if _, err := f.openIndex(mallory); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("a record opened as the index: %v", err)
+	}
+}
+
+// TestFileGetReadsOnlyItsRecord: a cached read decrypts the asked-for
+// record and nothing else, so damage elsewhere (another record, the index)
+// does not reach it, and its cost does not grow with the vault.
+func TestFileGetReadsOnlyItsRecord(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	for i := range 5 {
+		if err := f.Set(fmt.Sprintf("p/%d", i), []byte(fmt.Sprint("v", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{f.indexPath(), f.recordPath("p/1"), f.recordPath("p/3")} {
+		if err := os.WriteFile(p, []byte("garbage"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := f.Get("p/2"); err != nil || string(got) != "v2" {
+		t.Fatalf("Get = %q, %v", got, err)
 	}
 }
 
 func TestFileHeaderParamsAreBounded(t *testing.T) {
-	hdr := fileHeader{kdf: kdfArgon2id, params: Argon2Params{Time: 1, MemoryKiB: 1 << 30, Threads: 1}, salt: make([]byte, 16), nonce: make([]byte, 24)}
+	hdr := fileHeader{version: dirVersion, kdf: kdfArgon2id, params: Argon2Params{Time: 1, MemoryKiB: 1 << 30, Threads: 1}, salt: make([]byte, 16), nonce: make([]byte, 24)}
 	data := append(hdr.encode(), make([]byte, 16)...)
 	if _, _, err := parseHeader(data); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("1 TiB of Argon2 memory accepted: %v", err)
@@ -233,7 +307,7 @@ func TestFileDefaultArgon2Params(t *testing.T) {
 	if err := f.Set("a/b", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	data, err := os.ReadFile(f.indexPath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +324,7 @@ func TestFileDefaultArgon2Params(t *testing.T) {
 	if err := f2.Set("a/b", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	data2, _ := os.ReadFile(filepath.Join(dir2, FileName))
+	data2, _ := os.ReadFile(f2.indexPath())
 	h2, _, err := parseHeader(data2)
 	if err != nil || bytes.Equal(h.salt, h2.salt) {
 		t.Fatalf("two vaults share a salt (%v)", err)
@@ -273,7 +347,9 @@ func TestFilePermissions(t *testing.T) {
 	for path, want := range map[string]fs.FileMode{
 		filepath.Join(base, "state"):         0o700,
 		dir:                                  0o700,
-		filepath.Join(dir, FileName):         0o600,
+		filepath.Join(dir, DirName):          0o700,
+		f.indexPath():                        0o600,
+		f.recordPath("a/b"):                  0o600,
 		filepath.Join(dir, FileName+".lock"): 0o600,
 	} {
 		fi, err := os.Stat(path)
@@ -286,7 +362,7 @@ func TestFilePermissions(t *testing.T) {
 	}
 
 	// A vault file other users can read is refused, with the fix.
-	vaultFile := filepath.Join(dir, FileName)
+	vaultFile := f.recordPath("a/b")
 	if err := os.Chmod(vaultFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -294,10 +370,16 @@ func TestFilePermissions(t *testing.T) {
 	if !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "chmod 600 "+vaultFile) {
 		t.Fatalf("Get of a 0644 vault: %v", err)
 	}
-	if err := f.Set("a/c", []byte("v")); !errors.Is(err, ErrPermissions) {
-		t.Fatalf("Set on a 0644 vault: %v", err)
-	}
 	if err := os.Chmod(vaultFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(f.indexPath(), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("a/c", []byte("v")); !errors.Is(err, ErrPermissions) {
+		t.Fatalf("Set with a 0640 index: %v", err)
+	}
+	if err := os.Chmod(f.indexPath(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -339,24 +421,24 @@ func TestFileNoPlaintextOnDisk(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		entries, err := os.ReadDir(sub)
-		if err != nil {
-			t.Fatal(err)
-		}
+		files := snapshot(t, sub)
 		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-			data, err := os.ReadFile(filepath.Join(sub, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
+		for name, data := range files {
+			names = append(names, name)
 			for _, needle := range [][]byte{secret, []byte(base64.StdEncoding.EncodeToString(secret)), []byte("SUPER-SECRET")} {
 				if bytes.Contains(data, needle) {
-					t.Fatalf("%s contains the secret in plaintext", e.Name())
+					t.Fatalf("%s contains the secret in plaintext", name)
 				}
 			}
 		}
-		if want := []string{FileName, FileName + ".lock"}; !slices.Equal(names, want) {
+		slices.Sort(names)
+		want := []string{filepath.Join(DirName, IndexName), FileName + ".lock"}
+		for i := range 3 {
+			rel, _ := filepath.Rel(sub, f.recordPath(fmt.Sprintf("p/%d", i)))
+			want = append(want, rel)
+		}
+		slices.Sort(want)
+		if !slices.Equal(names, want) {
 			t.Fatalf("directory holds %q, want %q", names, want)
 		}
 	}
@@ -426,6 +508,28 @@ func TestFileReadByAnotherProcess(t *testing.T) {
 	}
 }
 
+// snapshot returns every regular file under dir by relative path.
+func snapshot(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files[rel] = data
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
 func mustKey(k Key, err error) Key {
 	if err != nil {
 		panic(err)
@@ -457,6 +561,34 @@ func TestDecodeRecordsRejects(t *testing.T) {
 	for name, data := range tests {
 		if _, err := decodeRecords(data); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+// TestStaleTempFilesAreRemoved: a writer killed between creating its temp
+// file and the rename leaves the file behind; the next write removes it.
+func TestStaleTempFilesAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := KeyFromBytes(make([]byte, 32))
+	f, err := OpenFile(dir, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("p/a", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{filepath.Join(dir, ".vault-123.tmp"), filepath.Join(dir, DirName, ".rec-456.tmp")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("half a secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Set("p/b", []byte("w")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived the next write", p)
 		}
 	}
 }

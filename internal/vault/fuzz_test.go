@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -22,16 +21,20 @@ func FuzzDecodeVaultFile(f *testing.F) {
 	if err := raw.Set("google/2", bytes.Repeat([]byte("x"), 300)); err != nil {
 		f.Fatal(err)
 	}
-	seed, err := os.ReadFile(filepath.Join(dir, FileName))
-	if err != nil {
-		f.Fatal(err)
+	for _, p := range []string{raw.indexPath(), raw.recordPath("github/1")} {
+		seed, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(seed)
 	}
-	f.Add(seed)
+	f.Add(legacyFile(f, rawKey(f, 7), map[string][]byte{"github/1": []byte("token")}))
 	pdir := f.TempDir()
-	if err := openFile(f, pdir, passKey(f, "pw")).Set("a/b", []byte("v")); err != nil {
+	pf := openFile(f, pdir, passKey(f, "pw"))
+	if err := pf.Set("a/b", []byte("v")); err != nil {
 		f.Fatal(err)
 	}
-	pseed, err := os.ReadFile(filepath.Join(pdir, FileName))
+	pseed, err := os.ReadFile(pf.recordPath("a/b"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func FuzzDecodeVaultFile(f *testing.F) {
 		} else if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("decodeRecords error %v is not ErrCorrupt", err)
 		}
-		st, err := raw.decrypt(data)
+		st, err := raw.decryptLegacy(data)
 		if err == nil {
 			defer clear(st.plain)
 			for k := range st.entries {
@@ -65,6 +68,22 @@ func FuzzDecodeVaultFile(f *testing.F) {
 			}
 		} else if !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("decrypt error %v is neither ErrDecrypt nor ErrCorrupt", err)
+		}
+		if ix, err := raw.openIndex(bytes.Clone(data)); err == nil {
+			for k := range ix.names {
+				if CheckName(k) != nil {
+					t.Fatalf("index lists an invalid key %q", k)
+				}
+			}
+		} else if !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("openIndex error %v is neither ErrDecrypt nor ErrCorrupt", err)
+		}
+		if v, err := raw.openRecord("github/1", bytes.Clone(data)); err == nil {
+			if string(v) != "token" {
+				t.Fatalf("a record opened as github/1 holds %q", v)
+			}
+		} else if !errors.Is(err, ErrDecrypt) {
+			t.Fatalf("openRecord error %v is not ErrDecrypt", err)
 		}
 	})
 }

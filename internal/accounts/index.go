@@ -1,0 +1,335 @@
+package accounts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// IndexName is the lookup index beside accounts.json: which identities each
+// account holds and which account is the default, without the profiles. It
+// is written under the store's lock after every Update and never read by
+// Load; only Lookup uses it.
+const IndexName = "accounts.idx"
+
+const (
+	indexTempPrefix  = "." + IndexName + "."
+	indexTempPattern = indexTempPrefix + "*.tmp"
+	indexMagic       = "authcli accounts index 1"
+)
+
+// Ref names an identity without its profile: what `authcli token` needs to
+// find the identity's tokens.
+type Ref struct {
+	Account  string
+	Provider string
+	Subject  string
+}
+
+// Key is the identity's vault key, as Identity.Key.
+func (r Ref) Key() string { return r.Provider + "/" + r.Subject }
+
+// Lookup finds the identity State.FindSubject would pick, with the same
+// errors, without parsing every account: it reads the small index file written
+// with accounts.json. When the index does not describe the current
+// accounts.json exactly (missing, damaged, or accounts.json replaced since,
+// for example by an older authcli or a crash between the two writes), it
+// falls back to Load and FindSubject.
+func (s *Store) Lookup(provider, account, subject string) (Ref, error) {
+	st, err := s.loadIndex(provider, account, subject)
+	if err != nil {
+		if st, err = s.Load(); err != nil {
+			return Ref{}, err
+		}
+	}
+	a, id, err := st.FindSubject(provider, account, subject)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{Account: a.Name, Provider: id.Provider, Subject: id.Subject}, nil
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.dir, IndexName) }
+
+var errStaleIndex = errors.New("the accounts index does not match accounts.json")
+
+// loadIndex returns a skeleton State (names, providers and subjects only)
+// holding what FindSubject needs for (provider, account, subject): the
+// named account, the default account, and every account with a matching
+// identity, in store order. FindSubject on it answers exactly as on the
+// full state.
+func (s *Store) loadIndex(provider, account, subject string) (*State, error) {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return nil, errStaleIndex
+	}
+	data, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		return nil, errStaleIndex
+	}
+	return decodeIndex(data, sourceOf(fi), provider, account, subject, false)
+}
+
+// source identifies one accounts.json file: a rename gives a new inode, and
+// any edit changes the size or the modification time.
+type source struct {
+	size, mtime int64
+	inode       uint64
+}
+
+func sourceOf(fi fs.FileInfo) source {
+	return source{size: fi.Size(), mtime: fi.ModTime().UnixNano(), inode: inodeOf(fi)}
+}
+
+// writeIndex records st as the index of the accounts.json just written.
+// Failure only costs speed (Lookup falls back to Load), so it is not
+// reported; a stale index is removed so it cannot be mistaken for current.
+// It is not fsynced: after a crash, a lost or torn index fails its
+// checks and Lookup falls back.
+func (s *Store) writeIndex(st *State) {
+	fi, err := os.Stat(s.path)
+	if err == nil {
+		err = writeUnsynced(s.indexPath(), indexTempPattern, encodeIndex(st, sourceOf(fi)))
+	}
+	if err != nil {
+		_ = os.Remove(s.indexPath())
+	}
+}
+
+// writeUnsynced replaces path with data by rename, without fsync.
+func writeUnsynced(path, pattern string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), pattern)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
+
+// The index is text, one item a line; no field can hold a tab or newline
+// (account names are ASCII words, providers and subjects have no control
+// characters):
+//
+//	authcli accounts index 1
+//	source SIZE MTIME_NS INODE        of the accounts.json it describes
+//	default NAME                      NAME may be empty
+//	account NAME                      then its identities:
+//	identity PROVIDER<TAB>SUBJECT
+//	…
+//	end CRC                           CRC-32C of every byte before this line
+//
+// The table is made on use, not at package load: crc32 builds 8 KiB of
+// tables for it, and every authcli process would pay for that at start.
+func crcTable() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
+
+func encodeIndex(st *State, src source) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\nsource %d %d %d\ndefault %s\n", indexMagic, src.size, src.mtime, src.inode, st.Default)
+	for _, a := range st.Accounts {
+		b.WriteString("account " + a.Name + "\n")
+		for _, id := range a.Identities {
+			b.WriteString("identity " + id.Provider + "\t" + id.Subject + "\n")
+		}
+	}
+	body := b.String()
+	return fmt.Appendf([]byte(body), "end %08x\n", crc32.Checksum([]byte(body), crcTable()))
+}
+
+// decodeIndex checks an index (its source must be want, its checksum
+// right) and returns, with all set, every account, parsed strictly:
+// anything unexpected is errStaleIndex. Without all it returns only the
+// accounts and identities FindSubject needs for (provider, account,
+// subject), found by searching rather than parsing every line (see
+// selectIndex). Strings alias data.
+func decodeIndex(raw []byte, want source, provider, account, subject string, all bool) (*State, error) {
+	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
+	end := bytes.LastIndex(raw, []byte("\nend "))
+	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
+		return stale("no end line")
+	}
+	sum := crc32.Checksum(raw[:end+1], crcTable())
+	data := string(raw[:len(raw)-1]) // the one copy; everything below slices it
+	body, trailer := data[:end+1], data[end+1:]
+	if trailer != fmt.Sprintf("end %08x", sum) {
+		return stale("checksum")
+	}
+	line := func() (string, bool) {
+		i := strings.IndexByte(body, '\n')
+		if i < 0 {
+			return "", false
+		}
+		l := body[:i]
+		body = body[i+1:]
+		return l, true
+	}
+	if l, _ := line(); l != indexMagic {
+		return stale("not an index")
+	}
+	l, _ := line()
+	if l != fmt.Sprintf("source %d %d %d", want.size, want.mtime, want.inode) {
+		return stale("describes another accounts.json")
+	}
+	l, _ = line()
+	def, ok := strings.CutPrefix(l, "default ")
+	if !ok {
+		return stale("no default line")
+	}
+	if !all {
+		// The newline ending the default line starts the account lines.
+		return selectIndex(data[len(data)-len(trailer)-len(body)-1:len(data)-len(trailer)], def, provider, account, subject)
+	}
+	// Every line, strictly: the reference the fuzz target holds
+	// selectIndex to.
+	st := &State{Version: SchemaVersion, Default: def}
+	names := map[string]bool{}
+	var cur *Account
+	for body != "" {
+		l, _ := line()
+		if name, ok := strings.CutPrefix(l, "account "); ok {
+			if cur != nil && len(cur.Identities) == 0 || ValidateName(name) != nil || names[name] {
+				return stale("bad account line")
+			}
+			names[name] = true
+			st.Accounts = append(st.Accounts, Account{Name: name})
+			cur = &st.Accounts[len(st.Accounts)-1]
+			continue
+		}
+		rest, ok := strings.CutPrefix(l, "identity ")
+		p, sub, ok2 := strings.Cut(rest, "\t")
+		if !ok || !ok2 || cur == nil || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+			return stale("bad identity line")
+		}
+		cur.Identities = append(cur.Identities, Identity{Provider: p, Subject: sub})
+	}
+	if cur != nil && len(cur.Identities) == 0 || (def == "") != (len(names) == 0) || def != "" && !names[def] {
+		return stale("accounts do not add up")
+	}
+	return st, nil
+}
+
+// selectIndex builds, from the account lines of a checked index (each
+// line, the first included, preceded by its newline), the
+// skeleton State on which FindSubject(provider, account, subject) answers
+// as on the whole: the named account alone; else the default account,
+// plus, when it holds no match, every account that does, in store order.
+// It searches with strings.Index instead of reading line by line, so at
+// 1,000 identities it costs microseconds; it checks every line it uses.
+func selectIndex(body, def, provider, account, subject string) (*State, error) {
+	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
+	if def == "" {
+		if body != "\n" {
+			return stale("accounts without a default")
+		}
+		return &State{Version: SchemaVersion}, nil
+	}
+	// section returns the identity lines of the named account, or false.
+	section := func(name string) (string, bool) {
+		i := strings.Index(body, "\naccount "+name+"\n")
+		if i < 0 {
+			return "", false
+		}
+		rest := body[i+len("\naccount ")+len(name)+1:]
+		if j := strings.Index(rest, "\naccount "); j >= 0 {
+			rest = rest[:j+1]
+		}
+		return rest, true
+	}
+	match := func(p, sub string) bool {
+		return (provider == "" || p == provider) && (subject == "" || sub == subject)
+	}
+	// accountOf reads an account line's name and the identities in it that match.
+	accountOf := func(name, lines string) (Account, error) {
+		a := Account{Name: name}
+		if ValidateName(name) != nil || lines == "" {
+			return a, errStaleIndex
+		}
+		for lines != "" {
+			l, rest, _ := strings.Cut(lines, "\n")
+			lines = rest
+			p, sub, ok := strings.Cut(strings.TrimPrefix(l, "identity "), "\t")
+			if !ok || !strings.HasPrefix(l, "identity ") || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+				return a, errStaleIndex
+			}
+			if match(p, sub) {
+				a.Identities = append(a.Identities, Identity{Provider: p, Subject: sub})
+			}
+		}
+		return a, nil
+	}
+	st := &State{Version: SchemaVersion, Default: def}
+	lines, ok := section(def)
+	if !ok {
+		return stale("the default account is missing")
+	}
+	dflt, err := accountOf(def, lines)
+	if err != nil {
+		return stale("bad default account")
+	}
+	if account != "" {
+		lines, ok := section(account)
+		if !ok {
+			return st, nil // FindSubject: no such account
+		}
+		a, err := accountOf(account, lines)
+		if err != nil {
+			return stale("bad account")
+		}
+		st.Accounts = append(st.Accounts, a)
+		return st, nil
+	}
+	if len(dflt.Identities) > 0 {
+		st.Accounts = append(st.Accounts, dflt)
+		return st, nil
+	}
+	// The default account has no match: every account that has one, in
+	// order. Each hit's account is the nearest account line before it.
+	needle := "\nidentity "
+	if provider != "" {
+		needle += provider + "\t"
+	}
+	st.Accounts = append(st.Accounts, Account{Name: def})
+	for from := 0; ; {
+		i := strings.Index(body[from:], needle)
+		if i < 0 {
+			break
+		}
+		i += from
+		l, _, _ := strings.Cut(body[i+1:], "\n")
+		from = i + 1 + len(l)
+		p, sub, ok := strings.Cut(strings.TrimPrefix(l, "identity "), "\t")
+		if !ok || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+			return stale("bad identity line")
+		}
+		if !match(p, sub) {
+			continue
+		}
+		h := strings.LastIndex(body[:i+1], "\naccount ")
+		if h < 0 {
+			return stale("an identity outside any account")
+		}
+		name, _, _ := strings.Cut(body[h+len("\naccount "):], "\n")
+		if ValidateName(name) != nil {
+			return stale("bad account line")
+		}
+		if last := &st.Accounts[len(st.Accounts)-1]; last.Name == name {
+			last.Identities = append(last.Identities, Identity{Provider: p, Subject: sub})
+			continue
+		}
+		st.Accounts = append(st.Accounts, Account{Name: name, Identities: []Identity{{Provider: p, Subject: sub}}})
+	}
+	return st, nil
+}

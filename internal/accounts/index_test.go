@@ -1,0 +1,267 @@
+package accounts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/authcli/authcli/internal/atomicfile"
+)
+
+// lookupCases are the Find questions Lookup must answer the same way.
+var lookupCases = []struct{ provider, account, subject string }{
+	{"github", "work", ""}, {"github", "", ""}, {"gitlab", "", ""}, {"corp", "", ""},
+	{"google", "work", ""}, {"github", "home", ""}, {"", "work", ""}, {"", "alice", ""}, {"", "", ""},
+	{"google", "", ""}, {"nobody", "alice", ""},
+	{"github", "", "gh-bob"}, {"github", "", "gh-alice2"}, {"github", "alice", "gh-bob"}, {"", "", "c-bob"},
+}
+
+// lookupStates are states whose Find answers differ: the fixture, one with
+// an identity only on the non-default account, one ambiguous in the default.
+func lookupStates(t *testing.T) map[string]*State {
+	onlyWork := fixture(t)
+	if err := onlyWork.Link(signIn("gitlab", "gl-w", "", false, false), "work", t0); err != nil {
+		t.Fatal(err)
+	}
+	twoInDefault := fixture(t)
+	if err := twoInDefault.Link(signIn("github", "gh-alice2", "", false, false), "alice", t0); err != nil {
+		t.Fatal(err)
+	}
+	defaultWork := fixture(t)
+	defaultWork.Default = "work"
+	return map[string]*State{"fixture": fixture(t), "only work": onlyWork, "two in default": twoInDefault, "default work": defaultWork}
+}
+
+// sameAnswer fails unless Lookup's answer is Find's: the same identity, or
+// the same error sentence, sentinel and candidates.
+func sameAnswer(t *testing.T, what string, st *State, s *Store, provider, account, subject string) {
+	t.Helper()
+	acc, id, ferr := st.FindSubject(provider, account, subject)
+	ref, lerr := s.Lookup(provider, account, subject)
+	if (ferr == nil) != (lerr == nil) || ferr != nil && ferr.Error() != lerr.Error() {
+		t.Fatalf("%s: Lookup(%q, %q) error %v, Find says %v", what, provider, account, lerr, ferr)
+	}
+	if ferr != nil {
+		for _, sentinel := range []error{ErrNotFound, ErrNoAccount, ErrAmbiguous} {
+			if errors.Is(ferr, sentinel) != errors.Is(lerr, sentinel) {
+				t.Fatalf("%s: Lookup(%q, %q) error %v is not %v like Find's", what, provider, account, lerr, sentinel)
+			}
+		}
+		var fa, la *AmbiguousError
+		if errors.As(ferr, &fa) && (!errors.As(lerr, &la) || !reflect.DeepEqual(fa, la)) {
+			t.Fatalf("%s: Lookup(%q, %q) candidates %+v, Find's %+v", what, provider, account, la, fa)
+		}
+		return
+	}
+	if want := (Ref{Account: acc.Name, Provider: id.Provider, Subject: id.Subject}); ref != want || ref.Key() != id.Key() {
+		t.Fatalf("%s: Lookup(%q, %q) = %+v, Find says %+v", what, provider, account, ref, want)
+	}
+}
+
+// TestLookupAgreesWithFind asks Lookup every question of TestFind on states
+// written by Update (the index is current), with the index gone, and with
+// accounts.json replaced behind the index's back, as an older authcli or a
+// crash between the two writes would leave it.
+func TestLookupAgreesWithFind(t *testing.T) {
+	for name, st := range lookupStates(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := OpenStore(dir)
+			if err := s.Update(func(cur *State) error { *cur = *st.Clone(); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(s.indexPath()); err != nil {
+				t.Fatalf("Update wrote no index: %v", err)
+			}
+			for _, c := range lookupCases {
+				sameAnswer(t, "current index", st, s, c.provider, c.account, c.subject)
+			}
+
+			// Replaced behind the index: the other default account.
+			other := st.Clone()
+			other.Default = map[string]string{"alice": "work", "work": "alice"}[st.Default]
+			data, err := encodeState(other)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := atomicfile.Write(s.Path(), tempPattern, data); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range lookupCases {
+				sameAnswer(t, "replaced accounts.json", other, s, c.provider, c.account, c.subject)
+			}
+
+			if err := os.Remove(s.indexPath()); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range lookupCases {
+				sameAnswer(t, "no index", other, s, c.provider, c.account, c.subject)
+			}
+		})
+	}
+}
+
+// TestLookupReadsOnlyTheIndex: with a current index, Lookup answers without
+// parsing accounts.json (here damaged in place, keeping its size, inode and
+// time, which no writer does), while Load refuses it.
+func TestLookupReadsOnlyTheIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := OpenStore(dir)
+	if err := s.Update(func(cur *State) error { *cur = *fixture(t); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.OpenFile(s.Path(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.WriteAt([]byte("#"), 0); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	if err := os.Chtimes(s.Path(), fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Load of the damaged file: %v", err)
+	}
+	ref, err := s.Lookup("github", "", "")
+	if err != nil || ref.Key() != "github/gh-alice" || ref.Account != "alice" {
+		t.Fatalf("Lookup = %+v, %v", ref, err)
+	}
+}
+
+// TestLookupRefusesDamagedIndex: a torn or edited index is never believed;
+// Lookup falls back to accounts.json.
+func TestLookupRefusesDamagedIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := OpenStore(dir)
+	st := fixture(t)
+	if err := s.Update(func(cur *State) error { *cur = *st.Clone(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(s.Path())
+	src := sourceOf(fi)
+	if _, err := decodeIndex(good, src, "", "", "", true); err != nil {
+		t.Fatalf("the index as written does not decode: %v", err)
+	}
+	for i := range good {
+		bad := bytes.Clone(good)
+		bad[i] ^= 0x01
+		if _, err := decodeIndex(bad, src, "", "", "", true); !errors.Is(err, errStaleIndex) {
+			t.Fatalf("index with byte %d flipped accepted", i)
+		}
+	}
+	for _, n := range []int{0, 10, len(good) / 2, len(good) - 1} {
+		if _, err := decodeIndex(good[:n], src, "", "", "", true); !errors.Is(err, errStaleIndex) {
+			t.Fatalf("index truncated to %d bytes accepted", n)
+		}
+	}
+	// Torn on disk: Lookup still answers from accounts.json.
+	if err := os.WriteFile(s.indexPath(), good[:len(good)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range lookupCases {
+		sameAnswer(t, "torn index", st, s, c.provider, c.account, c.subject)
+	}
+}
+
+func FuzzDecodeIndex(f *testing.F) {
+	src := source{size: 1234, mtime: 1700000000123456789, inode: 42}
+	for _, st := range []*State{{Version: SchemaVersion}, {Version: SchemaVersion, Default: "a", Accounts: []Account{
+		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "s 1"}, {Provider: "q", Subject: "ü"}}},
+		{Name: "b", Identities: []Identity{{Provider: "p", Subject: "2"}}},
+	}}, {Version: SchemaVersion, Default: "c", Accounts: []Account{
+		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "s 1"}, {Provider: "q", Subject: "2"}}},
+		{Name: "c", Identities: []Identity{{Provider: "x", Subject: "2"}}},
+		{Name: "b", Identities: []Identity{{Provider: "p", Subject: "2"}, {Provider: "p", Subject: "3"}}},
+	}}} {
+		f.Add(string(encodeIndex(st, src)))
+	}
+	f.Add("")
+	f.Add(indexMagic + "\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		st, err := decodeIndex([]byte(data), src, "", "", "", true)
+		if err != nil {
+			if !errors.Is(err, errStaleIndex) || st != nil {
+				t.Fatalf("decodeIndex: %v, %v", st, err)
+			}
+			return
+		}
+		if got := string(encodeIndex(st, src)); got != data {
+			t.Fatalf("accepted index does not re-encode to itself:\n%q\n%q", data, got)
+		}
+		if err := st.check(); err != nil {
+			t.Fatalf("accepted index breaks the invariants: %v", err)
+		}
+		// What Lookup keeps for a question must give Find's answer on
+		// the whole index.
+		for _, p := range []string{"", "p", "q", "x"} {
+			for _, a := range []string{"", "a", "b", "c"} {
+				for _, sub := range []string{"", "2", "s 1"} {
+					part, err := decodeIndex([]byte(data), src, p, a, sub, false)
+					if err != nil {
+						t.Fatalf("the whole index decodes, the part for (%q, %q, %q) does not: %v", p, a, sub, err)
+					}
+					wa, wi, werr := st.FindSubject(p, a, sub)
+					ga, gi, gerr := part.FindSubject(p, a, sub)
+					if fmt.Sprint(werr) != fmt.Sprint(gerr) || wa.Name != ga.Name || wi.Key() != gi.Key() {
+						t.Fatalf("FindSubject(%q, %q, %q) on the part: %s %s %v; on the whole: %s %s %v", p, a, sub, ga.Name, gi.Key(), gerr, wa.Name, wi.Key(), werr)
+					}
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			s := OpenStore(b.TempDir())
+			err := s.Update(func(st *State) error {
+				for i := range n {
+					in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
+					in.Profile.Claims = map[string]any{"groups": []string{"a", "b"}, "locale": "en", "org": "Example Corp"}
+					in.Account = fmt.Sprintf("acct-%04d", i)
+					if err := st.Apply(in, st.Resolve(in), t0); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("Lookup", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Lookup("demo", "", ""); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("LoadFind", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					st, err := s.Load()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, _, err := st.Find("demo", ""); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
