@@ -798,6 +798,20 @@ func TestAgentPassphraseOnTerminal(t *testing.T) {
 	r.setenv("XDG_RUNTIME_DIR=" + rt)
 	sock := filepath.Join(rt, "authcli", "agent.sock")
 	exitFile := filepath.Join(r.dir, "exit")
+	callers := &run{t: t, dir: r.dir, botLog: r.botLog, env: append(withoutVar(r.env, vault.EnvVault), "AUTHCLI_AGENT_SOCK="+sock)}
+	pid := 0
+	// Registered before anything can fail: the agent outlives tmux.
+	t.Cleanup(func() {
+		callers.exec("agent", "stop")
+		for deadline := time.Now().Add(10 * time.Second); pid > 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if syscall.Kill(pid, 0) != nil {
+				return
+			}
+		}
+		if pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	s := startTUI(t, r, exitFile, "agent", "start")
 	s.run("set-option", "-t", s.name, "remain-on-exit", "on")
 	s.waitText(10*time.Second, "Passphrase of the authcli file vault, for the agent:")
@@ -811,23 +825,12 @@ func TestAgentPassphraseOnTerminal(t *testing.T) {
 	if strings.Contains(screen, passphrase) {
 		t.Error("the passphrase was echoed")
 	}
-	var pid int
 	if i := strings.Index(screen, "AUTHCLI_AGENT_PID='"); i >= 0 {
 		fmt.Sscan(screen[i+len("AUTHCLI_AGENT_PID='"):], &pid)
 	}
 	if pid == 0 || !strings.Contains(fold(screen), "AUTHCLI_AGENT_SOCK='"+sock+"'; export AUTHCLI_AGENT_SOCK;") {
 		t.Fatalf("agent start printed:\n%s", screen)
 	}
-	callers := &run{t: t, dir: r.dir, botLog: r.botLog, env: append(withoutVar(r.env, vault.EnvVault), "AUTHCLI_AGENT_SOCK="+sock)}
-	t.Cleanup(func() {
-		callers.exec("agent", "stop")
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if syscall.Kill(pid, 0) != nil {
-				return
-			}
-		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	})
 	if res := callers.exec("login", "--timeout", "30s"); res.code != 0 {
 		t.Fatalf("login through the agent: exit %d\n%s", res.code, res.stderr)
 	}
