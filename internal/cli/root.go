@@ -205,6 +205,7 @@ Try it offline first: authcli demo`,
 		newSetupGitCmd(env, g),
 		newSetupKubectlCmd(env, g),
 		newSetupDockerCmd(env, g),
+		newAgentCmd(env, g),
 	)
 	return root
 }
