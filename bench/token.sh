@@ -9,6 +9,10 @@
 #   3. 100 concurrent `authcli token` on an expired token against the
 #      embedded provider (rotating refresh tokens): refresh grants seen,
 #      distinct tokens printed, failures, total wall time
+#   4. cached token through the agent (authcli agent start holding the
+#      file vault; the callers have no vault key)  vs  the file vault read
+#      directly, 1 and 1,000 identities
+#   5. the same 100 concurrent callers as 3, through the agent
 #
 # The identities of 1 and 2 are written by bench/mkstate through the real
 # store and vault packages; 3 signs in for real (browserbot).
@@ -96,6 +100,51 @@ fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 end=$(date +%s%N)
 distinct=$(cat "$work"/tok.* | sort -u | wc -l)
+kill -INT "$demo_pid"
+wait "$demo_pid" || true
+echo "exit failures: $fails, distinct tokens printed: $distinct, total wall time: $(((end - start) / 1000000)) ms"
+grep Stopped "$work/demo.log"
+
+echo
+echo "== 4. cached token through the agent (ratio: to the file vault read directly)"
+export XDG_RUNTIME_DIR=$work/run
+mkdir -m 700 -p "$XDG_RUNTIME_DIR"
+agents=()
+for n in one many; do
+	AUTHCLI_STATE_DIR="$work/$n" "$A" agent start --socket "$XDG_RUNTIME_DIR/$n.sock" >"$work/agent-$n.env"
+	agents+=("$XDG_RUNTIME_DIR/$n.sock")
+done
+stop_agents() { for s in "${agents[@]}"; do AUTHCLI_AGENT_SOCK=$s "$A" agent stop >/dev/null 2>&1 || true; done; }
+trap 'stop_agents; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# AUTHCLI_VAULT_KEY= : the callers of the agent hold no vault key.
+"$O/pair" -runs "$RUNS" -json "$out/agent.json" AUTHCLI_STATE_DIR="$work/one" "$A" token demo \
+	-- AUTHCLI_VAULT_KEY= AUTHCLI_AGENT_SOCK="$XDG_RUNTIME_DIR/one.sock" "$A" token demo \
+	-- AUTHCLI_STATE_DIR="$work/many" "$A" token demo \
+	-- AUTHCLI_VAULT_KEY= AUTHCLI_AGENT_SOCK="$XDG_RUNTIME_DIR/many.sock" "$A" token demo
+stop_agents
+
+echo
+echo "== 5. $CONCURRENCY concurrent authcli token through the agent, expired token"
+export AUTHCLI_STATE_DIR=$work/demo-agent
+"$A" demo --serve --addr "127.0.0.1:$port" --access-token-ttl 65s >"$AUTHCLI_CONFIG" 2>"$work/demo.log" &
+demo_pid=$!
+for _ in $(seq 100); do grep -q issuer "$AUTHCLI_CONFIG" 2>/dev/null && break; sleep 0.05; done
+eval "$("$A" agent start --socket "$XDG_RUNTIME_DIR/demo.sock")" >/dev/null
+agents=("$AUTHCLI_AGENT_SOCK")
+AUTHCLI_VAULT_KEY= "$A" login demo >/dev/null 2>&1 # through the agent
+sleep 5.5
+pids=()
+start=$(date +%s%N)
+for i in $(seq "$CONCURRENCY"); do
+	AUTHCLI_VAULT_KEY= "$A" token demo >"$work/atok.$i" 2>"$work/aerr.$i" &
+	pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+end=$(date +%s%N)
+distinct=$(cat "$work"/atok.* | sort -u | wc -l)
+stop_agents
+unset AUTHCLI_AGENT_SOCK
 kill -INT "$demo_pid"
 wait "$demo_pid" || true
 echo "exit failures: $fails, distinct tokens printed: $distinct, total wall time: $(((end - start) / 1000000)) ms"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/tokens"
 )
 
 // signedInTo signs in to op as provider "evil" and returns the run.
@@ -34,32 +35,42 @@ func signedInTo(t *testing.T, op *oidctest.OP) *run {
 // line to `token --format env`) is refused with one sentence; nothing is
 // printed and the stored tokens stay the ones of the sign-in.
 func TestHostileRefreshTokens(t *testing.T) {
-	for name, edit := range map[string]func(b map[string]any){
-		"access token with escapes": func(b map[string]any) { b["access_token"] = "at\x1b]0;pwned\x07\x1b[2J" },
-		"refresh token with newline": func(b map[string]any) {
+	for name, tt := range map[string]struct {
+		edit func(b map[string]any)
+		// code: an unusable access token is a failed check (1); an
+		// unusable rotated refresh token leaves no token to refresh with
+		// (the old one is spent, the new one is never stored): 3.
+		code int
+	}{
+		"access token with escapes": {func(b map[string]any) { b["access_token"] = "at\x1b]0;pwned\x07\x1b[2J" }, 1},
+		"refresh token with newline": {func(b map[string]any) {
 			b["access_token"] = "fresh-at"
 			b["refresh_token"] = "rt\nAUTHCLI_ACCESS_TOKEN=evil"
-		},
+		}, 3},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			op := oidctest.New(t)
 			r := signedInTo(t, op)
-			op.SetRefreshBody(edit)
+			op.SetRefreshBody(tt.edit)
 			res := r.exec("token", "evil", "--min-ttl", "2h", "--format", "env")
-			if res.code != 1 || res.stdout != "" {
-				t.Fatalf("exit %d, stdout %q, want 1 and nothing\n%s", res.code, res.stdout, res.stderr)
+			if res.code != tt.code || res.stdout != "" {
+				t.Fatalf("exit %d, stdout %q, want %d and nothing\n%s", res.code, res.stdout, tt.code, res.stderr)
 			}
 			lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], "holds characters RFC 6749 does not allow") || strings.ContainsAny(res.stderr, "\x1b\x07") {
 				t.Errorf("stderr is not the one sentence: %q", res.stderr)
 			}
-			// The access token of the refused answer is never stored. (A
-			// rotated refresh token is kept even from a refused answer: the
-			// old one is spent, see internal/auth.)
-			rec := storedRecord(t, r.openVault(t, nil), "evil/"+oidctest.Subject)
-			if rec.AccessToken != op.AccessToken && rec.AccessToken != "" {
-				t.Errorf("the refused refresh stored its access token")
+			// Nothing of the refused answer is stored.
+			b, err := r.openVault(t, nil).Get("evil/" + oidctest.Subject)
+			if err == nil {
+				rec, _ := tokens.Decode(b)
+				if rec.AccessToken != op.AccessToken && rec.AccessToken != "" {
+					t.Errorf("the refused refresh stored its access token")
+				}
+				if strings.ContainsAny(rec.RefreshToken, "\n") {
+					t.Errorf("the refused refresh token was stored")
+				}
 			}
 			if n := len(op.TokenRequests()); n != 2 {
 				t.Errorf("provider saw %d token requests, want the code exchange and one refresh", n)

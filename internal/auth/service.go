@@ -336,8 +336,16 @@ func (s *Service) refreshGrant(p flow.Provider, subject string) tokens.GrantFunc
 			return tokens.Record{}, err
 		}
 		answer := tokens.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry}
-		if tok.RefreshToken != rec.RefreshToken {
-			answer.RefreshToken = tok.RefreshToken // rotated ("" when not)
+		if rotated := tok.RefreshToken != rec.RefreshToken && tok.RefreshToken != ""; rotated && !flow.ValidToken(tok.RefreshToken) {
+			// The old token is spent and the new one is not an RFC 6749
+			// token: storing it is refused, presenting the old one again
+			// would be reuse. Forget both; the identity needs a sign-in.
+			if err := s.Vault.Delete(accounts.Identity{Provider: p.Name, Subject: subject}.Key()); err != nil {
+				return tokens.Record{}, err
+			}
+			return tokens.Record{}, fmt.Errorf("%w: %w: its new refresh token holds characters RFC 6749 does not allow in a token", ErrSignInRequired, flow.ErrRefreshCheck)
+		} else if rotated {
+			answer.RefreshToken = tok.RefreshToken
 		}
 		s.logf("the provider answered (refresh token rotated: %t)", answer.RefreshToken != "")
 		v, err := flow.VerifyRefresh(ctx, e, p.ClientID, subject, tok, s.now())

@@ -40,6 +40,8 @@ func TestDescribeExitCodes(t *testing.T) {
 		{"machine identity has no sign-in", &auth.IdentityError{Provider: "robot", Err: auth.ErrNoBrowserSignIn}, ExitUsage, "authcli token robot"},
 		{"no ID token", auth.ErrNoIDToken, ExitUsage, "without --id-token"},
 		{"lock wait", tokens.ErrLockWait, ExitFailure, "try again"},
+		{"start link reused", flow.ErrStartReused, ExitFailure, "run the command again"},
+		{"redirect off origin", fmt.Errorf("refresh: %w", flow.ErrRedirect), ExitFailure, "nothing was sent there"},
 		{"ID token", fmt.Errorf("%w: bad signature", flow.ErrIDToken), ExitFailure, "sign-in refused"},
 		{"mix-up", flow.ErrIssuerMismatch, ExitFailure, "mix-up"},
 		{"needs link", fmt.Errorf("%w: run authcli link x --account a", accounts.ErrNeedsLink), ExitNeedsLink, "nothing was stored"},

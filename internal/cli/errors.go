@@ -89,7 +89,11 @@ func describe(err error) (int, string) {
 	case errors.Is(err, flow.ErrDeviceTimeout):
 		return ExitFailure, "the code was not approved within --timeout; run the command again and approve it sooner, or give more time with --timeout"
 	case errors.Is(err, flow.ErrTimeout):
-		return ExitFailure, "the sign-in did not finish within --timeout; run the command again and finish in the browser sooner, or, if the browser already showed the provider's answer, check that the provider is reachable"
+		return ExitFailure, "the sign-in did not finish within --timeout; run the command again and finish in the browser sooner (if the provider said the redirect URI is not registered, register the redirect_uri that authcli providers --json shows)"
+	case errors.Is(err, flow.ErrStartReused):
+		return ExitFailure, sentence(err) + "; nothing was stored, so run the command again (and check which programs on this machine can read other users' processes)"
+	case errors.Is(err, flow.ErrRedirect):
+		return ExitFailure, sentence(err) + "; nothing was sent there and nothing was stored (check the provider's endpoints in the config, and report it if they are right)"
 	case errors.Is(err, flow.ErrDeviceDenied):
 		return ExitFailure, sentence(err) + "; run the command again and approve the code"
 	case errors.Is(err, flow.ErrDeviceExpired):

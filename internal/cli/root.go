@@ -216,6 +216,7 @@ Try it offline first: authcli demo`,
 		newSetupGitCmd(env, g),
 		newSetupKubectlCmd(env, g),
 		newSetupDockerCmd(env, g),
+		newAgentCmd(env, g),
 	)
 	for _, c := range root.Commands() {
 		addSharedFlags(c, g, sharedFlags[c.Name()])

@@ -6,7 +6,6 @@ import (
 	"github.com/authcli/authcli/internal/accounts"
 	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/config"
-	"github.com/authcli/authcli/internal/vault"
 )
 
 // newService builds the use-case layer for this process: this user's state
@@ -18,7 +17,7 @@ func newService(env *Env, g *globalOptions) (*auth.Service, error) {
 	if err != nil {
 		return nil, &exitError{code: ExitUsage, msg: sentence(err), err: err}
 	}
-	v, err := vault.Open(env.Getenv, dir)
+	v, err := openVault(env, dir)
 	if err != nil {
 		return nil, vaultError(err)
 	}
@@ -41,7 +40,10 @@ func newService(env *Env, g *globalOptions) (*auth.Service, error) {
 		Logf:     g.logf(env),
 		SlowPath: func(ctx context.Context) context.Context { return env.watchSignals(ctx) },
 	}
-	if env.Detach {
+	switch c := agentClient(env); {
+	case c != nil:
+		svc.Refresher = agentRefresher{c}
+	case env.Detach:
 		svc.Refresher = &detachedRefresher{env: env, g: g, svc: svc}
 	}
 	return svc, nil

@@ -14,6 +14,9 @@ import (
 
 // vaultError gives vault failures CLI.md's exit code 5 and a way out.
 func vaultError(err error) error {
+	if e := agentError(err); e != nil {
+		return e
+	}
 	switch {
 	case errors.Is(err, vault.ErrUnavailable):
 		return &exitError{code: ExitVault, err: err, msg: "the OS keyring is unavailable or locked (" + trimVault(err) +

@@ -80,6 +80,9 @@ func runToken(ctx context.Context, env *Env, opts *tokenOptions) error {
 
 // freshToken is `token` and `exec`'s one use-case call.
 func freshToken(ctx context.Context, env *Env, g *globalOptions, want auth.Want) (tokens.Record, error) {
+	if c := agentClient(env); c != nil {
+		return freshFromAgent(ctx, c, want)
+	}
 	svc, err := newService(env, g)
 	if err != nil {
 		return tokens.Record{}, err

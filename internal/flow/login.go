@@ -243,6 +243,10 @@ func CheckToken(tok *oauth2.Token) error {
 	return nil
 }
 
+// ValidToken reports whether s may be kept as a token: RFC 6749's
+// 1*VSCHAR.
+func ValidToken(s string) bool { return s != "" && isVSCHAR(s) }
+
 // isVSCHAR reports whether s is RFC 6749's VSCHAR*: printable ASCII,
 // space included.
 func isVSCHAR(s string) bool {

@@ -515,6 +515,9 @@ func (f *File) removeStaleTemps() {
 // keyFor returns the AEAD key for a vault with header h. A key of the wrong
 // kind is ErrDecrypt with a message saying which kind the vault needs.
 func (f *File) keyFor(h fileHeader) ([]byte, error) {
+	if f.key.isZero() {
+		return nil, ErrNoKey // forgotten
+	}
 	if h.kdf == kdfNone {
 		if f.key.raw == nil {
 			return nil, fmt.Errorf("%w: the vault was created with a raw key (%s), but a passphrase was given", ErrDecrypt, EnvVaultKey)
@@ -533,6 +536,27 @@ func (f *File) keyFor(h fileHeader) ([]byte, error) {
 	key := argon2.IDKey([]byte(f.key.passphrase), h.salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
 	f.derived = &derivedKey{hdr: fileHeader{kdf: h.kdf, params: p, salt: bytes.Clone(h.salt)}, key: key}
 	return key, nil
+}
+
+// Forget overwrites the raw key and the stretched passphrase this File
+// holds, for a process that keeps a vault open for a while (the agent)
+// and must not keep its key after locking. Later calls fail with ErrNoKey.
+// A passphrase itself is a Go string and cannot be overwritten; it is
+// dropped for the collector. Forget must not run concurrently with the
+// other methods.
+func (f *File) Forget() {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	f.keyMu.Lock()
+	defer f.keyMu.Unlock()
+	if f.key.raw != nil {
+		clear(f.key.raw[:])
+	}
+	if f.derived != nil {
+		clear(f.derived.key)
+		f.derived = nil
+	}
+	f.key = Key{}
 }
 
 // newHeader is the header of a vault this File creates.

@@ -592,3 +592,34 @@ func TestStaleTempFilesAreRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestFileForget: after Forget the File cannot read its vault any more:
+// the key is gone from it, not just hidden.
+func TestFileForget(t *testing.T) {
+	for name, key := range map[string]Key{"raw": rawKey(t, 7), "passphrase": passKey(t, "correct horse")} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			f, err := OpenFile(dir, key, WithArgon2Params(testArgon2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Set("a/b", []byte("secret")); err != nil {
+				t.Fatal(err)
+			}
+			raw := f.key.raw
+			f.Forget()
+			if _, err := f.Get("a/b"); !errors.Is(err, ErrNoKey) {
+				t.Errorf("Get after Forget: %v, want ErrNoKey", err)
+			}
+			if err := f.Set("a/c", []byte("x")); !errors.Is(err, ErrNoKey) {
+				t.Errorf("Set after Forget: %v, want ErrNoKey", err)
+			}
+			if raw != nil && *raw != ([KeySize]byte{}) {
+				t.Error("the raw key bytes were not overwritten")
+			}
+			if f.derived != nil {
+				t.Error("the stretched passphrase is still held")
+			}
+		})
+	}
+}
