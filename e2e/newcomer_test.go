@@ -190,6 +190,14 @@ func TestStatusVaultProblem(t *testing.T) {
 	}
 	mustContain(t, "stdout", res.stdout, "tokens unreadable: the token vault cannot be used")
 	mustContain(t, "stderr", lastLines(res.stderr, 1), "AUTHCLI_VAULT_KEY")
+
+	// With an agent the key lives in the agent alone: status reads
+	// accounts.json and does not open (or ask for) the vault.
+	r.setenv("AUTHCLI_AGENT_SOCK=" + filepath.Join(r.dir, "no-agent.sock"))
+	res = r.exec("status")
+	if res.code != 0 || strings.Contains(res.stdout, "tokens unreadable") {
+		t.Errorf("with an agent: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
 }
 
 // TestReadmeConfigError: the config error README shows is the text

@@ -100,8 +100,13 @@ func (g *globalOptions) usesDefaultConfig(env *Env) bool {
 }
 
 // checkVault opens the vault as the other commands do, without reading a
-// token, and returns the vault error they would give.
+// token, and returns the vault error they would give. With an agent the
+// vault is the agent's, and a forwarded agent answers token requests only:
+// status then reads accounts.json alone, as it always did.
 func checkVault(env *Env, dir string) error {
+	if agentClient(env) != nil {
+		return nil
+	}
 	v, err := vault.Open(env.Getenv, dir)
 	if err == nil {
 		_, err = v.List("")
