@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // member is one key of a JSON object, in file order.
@@ -71,6 +72,18 @@ func encodeObject(ms []member) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// allStrings reports whether every member's value is a JSON string, as
+// docker's map of registry to helper name must be.
+func allStrings(ms []member) bool {
+	for _, m := range ms {
+		var s string
+		if json.Unmarshal(m.value, &s) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // DockerConfig sets credHelpers[host] = helper in a docker config.json
 // (helper "authcli" makes docker run docker-credential-authcli). Other keys
 // keep their order and values. An empty file becomes {"credHelpers": …}.
@@ -82,16 +95,22 @@ func DockerConfig(data []byte, host, helper string) ([]byte, Change, error) {
 			return nil, Unchanged, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
-	at := -1
+	// docker reads config.json with encoding/json, which matches keys
+	// case-insensitively: "CredHelpers" is the same setting, and two
+	// spellings of it make a file docker itself cannot read.
+	at, key := -1, "credHelpers"
 	for i, m := range top {
-		if m.key == "credHelpers" {
-			at = i
+		if strings.EqualFold(m.key, "credHelpers") {
+			if at >= 0 {
+				return nil, Unchanged, fmt.Errorf("%w: credHelpers is set twice", ErrInvalid)
+			}
+			at, key = i, m.key
 		}
 	}
 	var helpers []member
 	if at >= 0 && string(bytes.TrimSpace(top[at].value)) != "null" {
 		var err error
-		if helpers, err = decodeObject(top[at].value); err != nil {
+		if helpers, err = decodeObject(top[at].value); err != nil || !allStrings(helpers) {
 			return nil, Unchanged, fmt.Errorf("%w: credHelpers is not an object of strings", ErrInvalid)
 		}
 	}
@@ -115,7 +134,7 @@ func DockerConfig(data []byte, host, helper string) ([]byte, Change, error) {
 	if err != nil {
 		return nil, Unchanged, err
 	}
-	m := member{"credHelpers", bytes.TrimSuffix(inner, []byte("\n"))}
+	m := member{key, bytes.TrimSuffix(inner, []byte("\n"))}
 	if at >= 0 {
 		top[at] = m
 	} else {

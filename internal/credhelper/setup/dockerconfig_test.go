@@ -3,6 +3,7 @@ package setup
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ func TestDockerConfig(t *testing.T) {
 		{"next to another helper", `{"credHelpers":{"gcr.io":"gcloud"}}`, "{\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"ghcr.io\": \"authcli\"\n\t}\n}\n", Added},
 		{"replaces another helper", `{"credHelpers":{"ghcr.io":"desktop"}}`, "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"authcli\"\n\t}\n}\n", Updated},
 		{"already set", `{"credHelpers": {"ghcr.io": "authcli"}, "z": 1}`, `{"credHelpers": {"ghcr.io": "authcli"}, "z": 1}`, Unchanged},
+		{"another spelling docker reads the same", `{"CredHelpers":{"gcr.io":"gcloud"}}`, "{\n\t\"CredHelpers\": {\n\t\t\"gcr.io\": \"gcloud\",\n\t\t\"ghcr.io\": \"authcli\"\n\t}\n}\n", Added},
 		{"null helpers", `{"credHelpers":null}`, "{\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"authcli\"\n\t}\n}\n", Added},
 	}
 	for _, tt := range tests {
@@ -30,7 +32,7 @@ func TestDockerConfig(t *testing.T) {
 			}
 		})
 	}
-	for name, in := range map[string]string{"array": `[]`, "two values": `{} {}`, "helpers not an object": `{"credHelpers":"x"}`, "truncated": `{"a":`} {
+	for name, in := range map[string]string{"array": `[]`, "two values": `{} {}`, "helpers not an object": `{"credHelpers":"x"}`, "a helper that is not a string": `{"credHelpers":{"gcr.io":1}}`, "two spellings": `{"CredHelpers":{},"credHelpers":{}}`, "truncated": `{"a":`} {
 		if _, _, err := DockerConfig([]byte(in), "ghcr.io", "authcli"); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -55,7 +57,7 @@ func FuzzDockerConfig(f *testing.F) {
 		if json.Unmarshal([]byte(in), &before) == nil {
 			_ = json.Unmarshal(out, &after)
 			for k, v := range before {
-				if k != "credHelpers" && !equalJSON(v, after[k]) {
+				if !strings.EqualFold(k, "credHelpers") && !equalJSON(v, after[k]) {
 					t.Fatalf("key %q changed", k)
 				}
 			}
