@@ -17,6 +17,7 @@ import (
 
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/secret"
 )
 
 // fakeClock is an injected Now and Sleep: Sleep records what it was asked to
@@ -501,7 +502,7 @@ func (s *scriptedOP) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *scriptedOP) provider() Provider {
 	return Provider{
-		Name: "scripted", ClientID: "cid", ClientSecret: s.secret, Scopes: []string{"read", "write"},
+		Name: "scripted", ClientID: "cid", ClientSecret: secret.Secret(s.secret), Scopes: []string{"read", "write"},
 		TokenURL: s.srv.URL + "/token", DeviceAuthURL: s.srv.URL + "/device", UserinfoURL: s.srv.URL + "/userinfo",
 	}
 }

@@ -18,10 +18,12 @@ import (
 // The CLI builds it from the config file (and presets); the flow never reads
 // files itself.
 type Provider struct {
-	Name         string
-	Issuer       string // set for OpenID providers: endpoints come from discovery
-	ClientID     string
-	ClientSecret string
+	Name     string
+	Issuer   string // set for OpenID providers: endpoints come from discovery
+	ClientID string
+	// ClientSecret travels as a secret.Secret: no log line, error or
+	// format verb can print it; oauth2Config reveals it to x/oauth2 only.
+	ClientSecret secret.Secret
 	Scopes       []string
 
 	// Endpoint overrides; for plain OAuth 2.0 providers they are the only
@@ -209,7 +211,7 @@ func (p Provider) oauth2Config(e *Endpoints, redirectURI string) *oauth2.Config 
 	}
 	return &oauth2.Config{
 		ClientID:     p.ClientID,
-		ClientSecret: p.ClientSecret,
+		ClientSecret: p.ClientSecret.Reveal(),
 		Endpoint: oauth2.Endpoint{
 			AuthURL:       e.Auth,
 			TokenURL:      e.Token,

@@ -96,7 +96,7 @@ func (p Provider) ClientCredentials(ctx context.Context, client *http.Client, to
 	}
 	conf := clientcredentials.Config{
 		ClientID:     p.ClientID,
-		ClientSecret: p.ClientSecret,
+		ClientSecret: p.ClientSecret.Reveal(),
 		TokenURL:     tokenURL,
 		Scopes:       p.Scopes,
 		AuthStyle:    oauth2.AuthStyleInHeader,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	secretpkg "github.com/authcli/authcli/internal/secret"
 )
 
 // Apple facts, from the Sign in with Apple REST API pages
@@ -97,10 +98,10 @@ func applePreset(pc *config.Provider) preset {
 				if err != nil {
 					return fmt.Errorf("sign Apple's client secret: %w", err)
 				}
-				p.ClientSecret = secret
+				p.ClientSecret = secretpkg.Secret(secret)
 			}
 			p.CallbackClaims = appleUserClaims
-			p.Revoke = appleRevoker(p.RevocationURL, p.ClientID, p.ClientSecret)
+			p.Revoke = appleRevoker(p.RevocationURL, p.ClientID, p.ClientSecret.Reveal())
 			return nil
 		},
 	}

@@ -87,7 +87,7 @@ func rfc7009Revoker(p flow.Provider, now func() time.Time, authenticate bool) fl
 		}
 		secret := ""
 		if authenticate {
-			secret = p.ClientSecret
+			secret = p.ClientSecret.Reveal()
 		}
 		token, hint := tok.RefreshToken, "refresh_token"
 		if token == "" {

@@ -97,7 +97,7 @@ func githubPreset(pc *config.Provider) preset {
 				base, _ := trimURL(p.UserinfoURL, "/user") // checked above
 				p.RevocationURL = base + "/applications/" + url.PathEscape(p.ClientID) + "/token"
 			}
-			p.Revoke = githubRevoker(p.RevocationURL, p.ClientID, p.ClientSecret)
+			p.Revoke = githubRevoker(p.RevocationURL, p.ClientID, p.ClientSecret.Reveal())
 			return nil
 		},
 	}

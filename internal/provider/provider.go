@@ -23,6 +23,7 @@ import (
 
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/secret"
 )
 
 // Grant names, as `authcli providers` lists them.
@@ -287,7 +288,7 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		Name:          pc.Name,
 		Issuer:        or(pc.Issuer, ps.issuer),
 		ClientID:      pc.ClientID,
-		ClientSecret:  pc.ClientSecret,
+		ClientSecret:  secret.Secret(pc.ClientSecret),
 		Scopes:        scopes,
 		AuthURL:       or(pc.AuthURL, ps.authURL),
 		TokenURL:      or(pc.TokenURL, ps.tokenURL),
