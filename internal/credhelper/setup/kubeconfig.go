@@ -56,6 +56,11 @@ func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
 		out := []byte("apiVersion: v1\nkind: Config\nusers:\n" + u.render(0))
 		return out, Added, nil
 	}
+	// YAML ends a line at a lone carriage return too; the line-based edit
+	// below would then count lines differently from the parser.
+	if bytes.Contains(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) {
+		return nil, Unchanged, fmt.Errorf("%w: it holds a carriage return outside a CRLF line end; add the user with kubectl config set-credentials instead", ErrUnsupported)
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, Unchanged, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -136,7 +141,9 @@ func editUsers(lines []string, seq *yaml.Node, u ExecUser) (string, Change, erro
 		end := start + 1
 		for j := start + 1; j < len(lines); j++ {
 			t := strings.TrimRight(lines[j], "\r\n")
-			if strings.TrimSpace(t) == "" {
+			// Blank and comment-only lines do not extend an item: a
+			// comment after it belongs to what follows, and must stay.
+			if trimmed := strings.TrimSpace(t); trimmed == "" || strings.HasPrefix(trimmed, "#") {
 				continue
 			}
 			if len(t)-len(strings.TrimLeft(t, " ")) <= col {

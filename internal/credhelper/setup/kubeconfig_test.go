@@ -83,6 +83,7 @@ func TestKubeconfigRefuses(t *testing.T) {
 		"flow users":  "users: [{name: a, user: {}}]\n",
 		"not yaml":    "users: [\n",
 		"users a map": "users:\n  a: b\n",
+		"a lone carriage return": "\r?",
 	} {
 		_, _, err := Kubeconfig([]byte(in), kubeUser)
 		if !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrInvalid) {
