@@ -79,10 +79,10 @@ func TestKubeconfig(t *testing.T) {
 
 func TestKubeconfigRefuses(t *testing.T) {
 	for name, in := range map[string]string{
-		"json":        `{"apiVersion":"v1","users":[]}`,
-		"flow users":  "users: [{name: a, user: {}}]\n",
-		"not yaml":    "users: [\n",
-		"users a map": "users:\n  a: b\n",
+		"json":                   `{"apiVersion":"v1","users":[]}`,
+		"flow users":             "users: [{name: a, user: {}}]\n",
+		"not yaml":               "users: [\n",
+		"users a map":            "users:\n  a: b\n",
 		"a lone carriage return": "\r?",
 	} {
 		_, _, err := Kubeconfig([]byte(in), kubeUser)
