@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +20,19 @@ type execOptions struct {
 	EnvVar   string
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isEnvName reports whether s is a portable environment variable name
+// ([A-Za-z_][A-Za-z0-9_]*). A loop, not a package-level regexp: compiling
+// one at start-up would cost every authcli process, `token` included.
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 func newExecCmd(env *Env, g *globalOptions) *cobra.Command {
 	opts := &execOptions{globalOptions: g}
@@ -45,7 +56,7 @@ SIGHUP and SIGQUIT sent to authcli are passed on to the command.`,
 }
 
 func runExec(ctx context.Context, env *Env, opts *execOptions, args []string) error {
-	if !envName.MatchString(opts.EnvVar) {
+	if !isEnvName(opts.EnvVar) {
 		return usageErrorf("--env %q is not a valid environment variable name", opts.EnvVar)
 	}
 	rec, err := freshToken(ctx, env, opts.globalOptions, auth.Want{Provider: opts.Provider, Account: opts.Account, Subject: opts.Subject, MinTTL: time.Minute})
