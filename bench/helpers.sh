@@ -14,7 +14,10 @@ mkdir -p "$out"
 command -v hyperfine >/dev/null || { echo "bench/helpers.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 
 export CGO_ENABLED=0
-go build -trimpath -ldflags "-s -w" -o "$out/authcli" ./cmd/authcli
+# As released (.goreleaser.yaml): the lean authcli, with authcli-ui beside
+# it for the demo provider that signs in below.
+go build -trimpath -tags authcli_lean -ldflags "-s -w" -o "$out/authcli" ./cmd/authcli
+go build -trimpath -ldflags "-s -w" -o "$out/authcli-ui" ./cmd/authcli
 go build -o "$out/browserbot" ./e2e/browserbot
 A=$PWD/$out/authcli
 ln -sfn authcli "$out/docker-credential-authcli"

@@ -4,6 +4,7 @@
 # alternating rounds (paired medians, peak RSS from the kernel):
 #
 #   1. cached token, file vault, 1 and 1,000 identities  vs  a Go hello-world
+#      (and the single binary, authcli-ui, at 1 identity)
 #   2. cached token, Secret Service                      vs  a bare go-keyring Get
 #                                                        and secret-tool lookup
 #   3. 100 concurrent `authcli token` on an expired token against the
@@ -38,15 +39,19 @@ fi
 
 echo "building like a release (static, trimpath, stripped)"
 export CGO_ENABLED=0
-for cmd in cmd/authcli bench/hello bench/keyringget; do
+for cmd in bench/hello bench/keyringget; do
 	go build -trimpath -ldflags "-s -w" -o "$out/$(basename "$cmd")" "./$cmd"
 done
+# The release's two programs (.goreleaser.yaml): the lean authcli, and
+# authcli-ui, which is also the single binary go install builds.
+go build -trimpath -tags authcli_lean -ldflags "-s -w" -o "$out/authcli" ./cmd/authcli
+go build -trimpath -ldflags "-s -w" -o "$out/authcli-ui" ./cmd/authcli
 go build -o "$out/mkstate" ./bench/mkstate
 go build -o "$out/pair" ./bench/pair
 go build -o "$out/browserbot" ./e2e/browserbot
 O=$PWD/$out
 A=$O/authcli
-ls -l "$A" "$O/hello" | awk '{print $5, $NF}'
+ls -l "$A" "$O/authcli-ui" "$O/hello" | awk '{print $5, $NF}'
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -61,7 +66,8 @@ AUTHCLI_VAULT_KEY=$(head -c 32 /dev/urandom | base64)
 du -sh "$work/many/accounts.json" "$work/many/vault.d" | awk '{print "  1,000 identities:", $2, $1}'
 "$O/pair" -runs "$RUNS" -json "$out/file.json" "$O/hello" \
 	-- AUTHCLI_STATE_DIR="$work/one" "$A" token demo \
-	-- AUTHCLI_STATE_DIR="$work/many" "$A" token demo
+	-- AUTHCLI_STATE_DIR="$work/many" "$A" token demo \
+	-- AUTHCLI_STATE_DIR="$work/one" "$O/authcli-ui" token demo
 
 echo
 echo "== 2. cached token, Secret Service (ratio: to a bare go-keyring Get)"

@@ -358,6 +358,11 @@ func TestKubectlWithSetupKubectl(t *testing.T) {
 	if !bytes.HasPrefix(after, before) {
 		t.Errorf("setup-kubectl changed what was there:\n%s\n---\n%s", before, after)
 	}
+	// authcli-ui did the edit (the lean authcli has no YAML), but kubectl
+	// runs the lean authcli, as if that had done it.
+	if !bytes.Contains(after, []byte("command: "+authcliBin+"\n")) {
+		t.Errorf("the exec plugin does not run %s:\n%s", authcliBin, after)
+	}
 
 	res = r.tool("", nil, kubectl, "get", "--raw", "/version")
 	if res.code != 0 || !strings.Contains(res.stdout, "v1.32.0-authcli-standin") {

@@ -21,7 +21,8 @@ import (
 )
 
 var (
-	authcliBin string
+	authcliBin string // the lean authcli of the release archives
+	singleBin  string // its companion, authcli-ui: the single binary go install builds
 	botBin     string
 )
 
@@ -31,12 +32,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The release shape (internal/cli/companion.go): the lean authcli, and
+	// authcli-ui beside it, which is the single binary under another name.
+	// Every test below runs the lean one, so the demo and the accounts
+	// screen go through the companion as a released authcli's do.
 	authcliBin = filepath.Join(dir, "authcli")
+	singleBin = filepath.Join(dir, "authcli-ui")
 	botBin = filepath.Join(dir, "browserbot")
-	for bin, pkg := range map[string]string{authcliBin: "../cmd/authcli", botBin: "./browserbot"} {
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	for _, b := range []struct{ bin, pkg, tags string }{
+		{authcliBin, "../cmd/authcli", "authcli_lean"},
+		{singleBin, "../cmd/authcli", ""},
+		{botBin, "./browserbot", ""},
+	} {
+		out, err := exec.Command("go", "build", "-tags", b.tags, "-o", b.bin, b.pkg).CombinedOutput()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.pkg, err, out)
 			os.Exit(1)
 		}
 	}
@@ -101,15 +111,21 @@ type result struct {
 	stdout, stderr string
 }
 
-func (r *run) exec(args ...string) result { return r.execWatch(nil, args...) }
+func (r *run) exec(args ...string) result { return r.execBin(authcliBin, nil, args...) }
 
 // execWatch is exec with a hook that runs once the process has started
 // (the redaction test reads its /proc/PID/cmdline there).
 func (r *run) execWatch(started func(pid int), args ...string) result {
 	r.t.Helper()
+	return r.execBin(authcliBin, started, args...)
+}
+
+// execBin runs bin (authcliBin, singleBin or a copy) as exec does.
+func (r *run) execBin(bin string, started func(pid int), args ...string) result {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, authcliBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = r.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -99,8 +99,11 @@ for t in "${targets[@]}"; do
 	ext=""
 	[ "$goos" = windows ] && ext=.exe
 	s=$SECONDS
-	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" \
+	# The two programs of .goreleaser.yaml: the lean authcli and authcli-ui.
+	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -tags authcli_lean -ldflags "$ldflags" \
 		-o "$work/bin/${goos}_$goarch/authcli$ext" ./cmd/authcli
+	CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "$ldflags" \
+		-o "$work/bin/${goos}_$goarch/authcli-ui$ext" ./cmd/authcli
 	echo "built $t ($((SECONDS - s))s)"
 	for v in "${vet_targets[@]}"; do
 		if [ "$v" = "$t" ]; then
@@ -112,17 +115,19 @@ for t in "${targets[@]}"; do
 done
 
 step "version stamp"
-host="$work/bin/$(go env GOHOSTOS)_$(go env GOHOSTARCH)/authcli"
-if [ -x "$host" ]; then
-	got=$("$host" version)
-	echo "$got"
-	case "$got" in
-	"authcli $version (commit $commit, built $date,"*) ;;
-	*)
-		echo "the ldflags stamp did not reach \`authcli version\`" >&2
-		exit 1
-		;;
-	esac
+hostdir="$work/bin/$(go env GOHOSTOS)_$(go env GOHOSTARCH)"
+if [ -x "$hostdir/authcli" ]; then
+	for prog in authcli authcli-ui; do
+		got=$("$hostdir/$prog" version)
+		echo "$prog: $got"
+		case "$got" in
+		"authcli $version (commit $commit, built $date,"*) ;;
+		*)
+			echo "the ldflags stamp did not reach \`$prog version\`" >&2
+			exit 1
+			;;
+		esac
+	done
 else
 	echo "host $(go env GOHOSTOS)/$(go env GOHOSTARCH) is not a release target; stamp not checked"
 fi

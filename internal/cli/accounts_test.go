@@ -1,3 +1,5 @@
+//go:build !authcli_lean
+
 package cli
 
 import (

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +54,7 @@ func TestDescribeExitCodes(t *testing.T) {
 		{"file vault key", vault.ErrDecrypt, ExitVault, "AUTHCLI_VAULT_KEY"},
 		{"no key", vault.ErrNoKey, ExitVault, "AUTHCLI_VAULT_KEY"},
 		{"device denied", flow.ErrDeviceDenied, ExitFailure, "approve"},
+		{"no companion", &companionError{command: "demo", path: "/opt/authcli/authcli-ui", err: fs.ErrNotExist}, ExitFailure, "authcli demo runs authcli-ui, which is missing or cannot run (/opt/authcli/authcli-ui: file does not exist); reinstall authcli"},
 		{"other", errors.New("network down"), ExitFailure, "network down"},
 	}
 	for _, tt := range tests {
@@ -181,5 +185,83 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "authcli v1.2.3 (commit abc, built 2026-11-23") {
 		t.Errorf("version: %q", out.String())
+	}
+}
+
+func TestIsEnvName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"TOKEN": true, "_x": true, "a1_B2": true, "A": true,
+		"": false, "1A": false, "A-B": false, "A B": false, "Ä": false, "A=": false, "9": false,
+	} {
+		if got := isEnvName(s); got != want {
+			t.Errorf("isEnvName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestCompanionPath: authcli-ui is looked for beside the program a link
+// leads to (docker-credential-authcli, a link in ~/bin), not beside the link.
+func TestCompanionPath(t *testing.T) {
+	release, bin := t.TempDir(), t.TempDir()
+	exe := filepath.Join(release, "authcli")
+	if err := os.WriteFile(exe, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(bin, "docker-credential-authcli")
+	if err := os.Symlink(exe, link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	want := filepath.Join(release, "authcli-ui")
+	if runtime.GOOS == "windows" {
+		want += ".exe"
+	}
+	// TempDir may itself sit behind a link (macOS /var): compare resolved.
+	if dir, err := filepath.EvalSymlinks(release); err == nil {
+		want = filepath.Join(dir, filepath.Base(want))
+	}
+	for _, from := range []string{exe, link} {
+		got, err := companionPath(func() (string, error) { return from, nil })
+		if err != nil || got != want {
+			t.Errorf("companionPath from %s = %q, %v; want %q", from, got, err, want)
+		}
+	}
+	if _, err := companionPath(func() (string, error) { return "", errors.New("no /proc") }); err == nil {
+		t.Error("companionPath without an executable path succeeded")
+	}
+}
+
+// TestExecutableLeanSibling: authcli-ui configures tools to run the lean
+// authcli beside it; anything else configures itself.
+func TestExecutableLeanSibling(t *testing.T) {
+	ext := ""
+	if runtime.GOOS == "windows" {
+		ext = ".exe"
+	}
+	dir := t.TempDir()
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
+	ui, lean := filepath.Join(dir, "authcli-ui"+ext), filepath.Join(dir, "authcli"+ext)
+	alone := filepath.Join(t.TempDir(), "authcli-ui"+ext)
+	for _, p := range []string{ui, lean, alone} {
+		if err := os.WriteFile(p, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noPath := func(string) (string, error) { return "", errors.New("not in PATH") }
+	for _, tt := range []struct{ self, want string }{
+		{ui, lean},
+		{lean, lean},
+		{alone, alone}, // no lean authcli beside it
+	} {
+		got, err := executable(func() (string, error) { return tt.self, nil }, noPath)
+		if err != nil || got != tt.want {
+			t.Errorf("executable() as %s = %q, %v; want %q", tt.self, got, err, tt.want)
+		}
+	}
+	// In PATH as authcli, it is named so.
+	inPath := func(string) (string, error) { return lean, nil }
+	if got, _ := executable(func() (string, error) { return ui, nil }, inPath); got != "authcli" {
+		t.Errorf("executable() with the lean authcli in PATH = %q, want authcli", got)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -134,6 +136,7 @@ func executable(self func() (string, error), lookPath func(string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("find the authcli binary: %w", err)
 	}
+	me = leanSibling(me)
 	if found, err := lookPath("authcli"); err == nil && sameFile(found, me) {
 		return "authcli", nil
 	}
@@ -141,6 +144,29 @@ func executable(self func() (string, error), lookPath func(string) (string, erro
 		me = abs
 	}
 	return me, nil
+}
+
+// leanSibling is the lean authcli beside path when path is its companion
+// (companion.go): authcli-ui runs setup-kubectl for it, and the tools it
+// configures are to run the program whose start-up is the shorter, as
+// they would had the lean one done the edit. Anything else is path.
+func leanSibling(path string) string {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return path
+	}
+	ext := ""
+	if runtime.GOOS == "windows" {
+		ext = ".exe"
+	}
+	if !strings.EqualFold(filepath.Base(resolved), companionName+ext) {
+		return path
+	}
+	lean := filepath.Join(filepath.Dir(resolved), "authcli"+ext)
+	if fi, err := os.Stat(lean); err != nil || !fi.Mode().IsRegular() {
+		return path
+	}
+	return lean
 }
 
 func sameFile(a, b string) bool {

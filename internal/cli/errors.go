@@ -51,6 +51,7 @@ func describe(err error) (int, string) {
 	var pe *flow.ProviderError
 	var pce *provider.ConfigError
 	var ie *auth.IdentityError
+	var cme *companionError
 	who, inner, account, subject := "", err, "", ""
 	if errors.As(err, &ie) {
 		who, inner, account, subject = ie.Provider, ie.Err, ie.Account, ie.Subject
@@ -58,6 +59,9 @@ func describe(err error) (int, string) {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code, ee.msg
+	case errors.As(err, &cme):
+		return ExitFailure, fmt.Sprintf("authcli %s runs %s, which is missing or cannot run (%s: %s); reinstall authcli from its release archive or package, which ship both programs side by side, or install the single binary with: go install github.com/authcli/authcli/cmd/authcli@latest",
+			cme.command, companionName, cme.path, sentence(cme.err))
 	case errors.As(err, &pce):
 		return ExitUsage, sentence(pce) + " in the config file"
 	case errors.As(err, &ce):

@@ -36,6 +36,9 @@ type Env struct {
 	// Detach runs refreshes in a process of their own session, which no
 	// signal to this one can interrupt (OSEnv, where the OS allows).
 	Detach bool
+	// args are Run's arguments: the lean authcli hands them to its
+	// companion (companion.go).
+	args []string
 	// signals, when set, receives the terminating signal a command got
 	// once it watches for them (watchSignals); nil: no signal handling.
 	signals *interrupts
@@ -80,6 +83,7 @@ type globalOptions struct {
 // Run executes authcli with args (without the program name) and returns
 // the process exit code. Errors are printed here, once, as one sentence.
 func Run(ctx context.Context, env *Env, args []string) int {
+	env.args = args
 	root := newRoot(env)
 	started := false
 	// Cobra reports unknown commands and wrong argument counts before any

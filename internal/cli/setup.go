@@ -14,7 +14,6 @@ import (
 
 	"github.com/authcli/authcli/internal/atomicfile"
 	"github.com/authcli/authcli/internal/config"
-	"github.com/authcli/authcli/internal/credhelper/execcred"
 	"github.com/authcli/authcli/internal/credhelper/setup"
 	"github.com/authcli/authcli/internal/provider"
 )
@@ -206,53 +205,6 @@ func runSetupDocker(env *Env, opts *setupOptions) error {
 	if _, err := opts.LookPath(DockerCredentialHelper); err != nil {
 		fmt.Fprintf(env.Err, "authcli: note: %s is not in PATH, so docker cannot run it yet; link it to authcli, for example: ln -s \"$(command -v authcli)\" /usr/local/bin/%s\n", DockerCredentialHelper, DockerCredentialHelper)
 	}
-	return nil
-}
-
-func runSetupKubectl(env *Env, opts *setupOptions) error {
-	cfg, pc, err := setupProvider(env, opts)
-	if err != nil {
-		return err
-	}
-	path := opts.Kubeconfig
-	if path == "" {
-		path = firstPath(env.Getenv("KUBECONFIG"))
-	}
-	if path == "" {
-		home, err := homeDir(env)
-		if err != nil {
-			return err
-		}
-		path = filepath.Join(home, ".kube", "config")
-	}
-	exe, err := executable(opts.Executable, opts.LookPath)
-	if err != nil {
-		return err
-	}
-	args := append([]string{"token", pc.Name, "--format", formatExecCredential}, opts.configArgs(cfg.Path)...)
-	if opts.Account != "" {
-		args = append(args, "--account", opts.Account)
-	}
-	if opts.IDToken {
-		args = append(args, "--id-token")
-	}
-	user := opts.User
-	if user == "" {
-		user = "authcli-" + pc.Name
-	}
-	u := setup.ExecUser{Name: user, APIVersion: execcred.V1, Command: exe, Args: args, InteractiveMode: "IfAvailable"}
-	change, err := editFile(path, "kubeconfig", func(b []byte) ([]byte, setup.Change, error) {
-		return setup.Kubeconfig(b, u)
-	})
-	if err != nil {
-		return err
-	}
-	which := "access"
-	if opts.IDToken {
-		which = "ID"
-	}
-	fmt.Fprintf(env.Out, "kubectl: %s user %s in %s: its exec plugin runs %s %s, which hands kubectl the %s %s token.\n", change, user, path, exe, strings.Join(args, " "), pc.Name, which)
-	fmt.Fprintf(env.Out, "Use it in a context: kubectl config set-context NAME --cluster CLUSTER --user %s\n", user)
 	return nil
 }
 

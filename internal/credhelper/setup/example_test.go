@@ -6,49 +6,6 @@ import (
 	"github.com/authcli/authcli/internal/credhelper/setup"
 )
 
-func ExampleKubeconfig() {
-	existing := []byte(`apiVersion: v1
-kind: Config
-users:
-- name: admin
-  user:
-    token: static # kept as it is
-`)
-	u := setup.ExecUser{
-		Name: "authcli-corp", APIVersion: "client.authentication.k8s.io/v1", Command: "authcli",
-		Args: []string{"token", "corp", "--format", "exec-credential"}, InteractiveMode: "IfAvailable",
-	}
-	out, change, err := setup.Kubeconfig(existing, u)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Print(change, "\n", string(out))
-	_, again, _ := setup.Kubeconfig(out, u)
-	fmt.Println(again)
-	// Output:
-	// added
-	// apiVersion: v1
-	// kind: Config
-	// users:
-	// - name: admin
-	//   user:
-	//     token: static # kept as it is
-	// - name: authcli-corp
-	//   user:
-	//     exec:
-	//       apiVersion: client.authentication.k8s.io/v1
-	//       command: authcli
-	//       args:
-	//       - token
-	//       - corp
-	//       - --format
-	//       - exec-credential
-	//       interactiveMode: IfAvailable
-	//       provideClusterInfo: false
-	// unchanged
-}
-
 func ExampleDockerConfig() {
 	out, change, _ := setup.DockerConfig([]byte(`{"auths":{},"credsStore":"desktop"}`), "registry.corp.example", "authcli")
 	fmt.Print(change, "\n", string(out))

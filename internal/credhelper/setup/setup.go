@@ -1,6 +1,7 @@
 // Package setup points the tools people already use at authcli: git's
 // credential helper list (by running the real `git config`, as
-// `gh auth setup-git` does), a kubeconfig user's exec plugin, a docker
+// `gh auth setup-git` does), a kubeconfig user's exec plugin (package
+// kubeconfig, which shares Change and the errors below), a docker
 // config.json credHelpers entry, and the route tables in authcli's own
 // config that say which provider answers for which host.
 //

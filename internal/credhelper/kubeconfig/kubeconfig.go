@@ -1,4 +1,10 @@
-package setup
+// Package kubeconfig adds or replaces a kubeconfig user whose credentials
+// come from an exec plugin (authcli token --format exec-credential),
+// changing no other byte of the file: setup's kubeconfig editor, in a
+// package of its own because it parses YAML, and the YAML library's
+// initialisers (two regular expressions) would otherwise run in every
+// authcli process; only authcli-ui links it (internal/cli/companion.go).
+package kubeconfig
 
 import (
 	"bytes"
@@ -6,11 +12,13 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/authcli/authcli/internal/credhelper/setup"
+
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// ExecUser is a kubeconfig user whose credentials come from an exec plugin.
-type ExecUser struct {
+// User is a kubeconfig user whose credentials come from an exec plugin.
+type User struct {
 	Name       string
 	APIVersion string // client.authentication.k8s.io/v1
 	Command    string
@@ -21,7 +29,7 @@ type ExecUser struct {
 
 // render writes the user as a block-style sequence item indented by indent
 // spaces.
-func (u ExecUser) render(indent int) string {
+func (u User) render(indent int) string {
 	p := strings.Repeat(" ", indent)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s- name: %s\n", p, yamlString(u.Name))
@@ -47,26 +55,26 @@ func yamlString(s string) string {
 	return strings.TrimSuffix(string(out), "\n")
 }
 
-// Kubeconfig adds the user to a kubeconfig, or replaces the user of the
+// Edit adds the user to a kubeconfig, or replaces the user of the
 // same name, changing no other byte of the file. An empty file becomes a
 // minimal kubeconfig. The result is checked by parsing it again: every
 // other user, cluster, context and setting must read back unchanged.
-func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
+func Edit(data []byte, u User) ([]byte, setup.Change, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		out := []byte("apiVersion: v1\nkind: Config\nusers:\n" + u.render(0))
-		return out, Added, nil
+		return out, setup.Added, nil
 	}
 	// YAML ends a line at a lone carriage return too; the line-based edit
 	// below would then count lines differently from the parser.
 	if bytes.Contains(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) {
-		return nil, Unchanged, fmt.Errorf("%w: it holds a carriage return outside a CRLF line end; add the user with kubectl config set-credentials instead", ErrUnsupported)
+		return nil, setup.Unchanged, fmt.Errorf("%w: it holds a carriage return outside a CRLF line end; add the user with kubectl config set-credentials instead", setup.ErrUnsupported)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Unchanged, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, setup.Unchanged, fmt.Errorf("%w: %v", setup.ErrInvalid, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || doc.Content[0].Style&yaml.FlowStyle != 0 {
-		return nil, Unchanged, fmt.Errorf("%w: it is not a block-style YAML mapping (a JSON kubeconfig?); add the user with kubectl config set-credentials instead", ErrUnsupported)
+		return nil, setup.Unchanged, fmt.Errorf("%w: it is not a block-style YAML mapping (a JSON kubeconfig?); add the user with kubectl config set-credentials instead", setup.ErrUnsupported)
 	}
 	root := doc.Content[0]
 	lines := strings.SplitAfter(string(data), "\n")
@@ -74,7 +82,7 @@ func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
 		lines = lines[:len(lines)-1]
 	}
 	var out string
-	change := Added
+	change := setup.Added
 	usersAt := -1
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "users" {
@@ -95,7 +103,7 @@ func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
 		switch {
 		case empty:
 			if val.Line != key.Line && val.Kind != yaml.ScalarNode {
-				return nil, Unchanged, fmt.Errorf("%w: its users list is written across lines; add the user by hand", ErrUnsupported)
+				return nil, setup.Unchanged, fmt.Errorf("%w: its users list is written across lines; add the user by hand", setup.ErrUnsupported)
 			}
 			at := key.Line - 1
 			repl := strings.Repeat(" ", key.Column-1) + "users:\n" + u.render(key.Column-1)
@@ -104,15 +112,15 @@ func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
 			var err error
 			out, change, err = editUsers(lines, val, u)
 			if err != nil {
-				return nil, Unchanged, err
+				return nil, setup.Unchanged, err
 			}
 		default:
-			return nil, Unchanged, fmt.Errorf("%w: its users list is not a block-style list; add the user with kubectl config set-credentials instead", ErrUnsupported)
+			return nil, setup.Unchanged, fmt.Errorf("%w: its users list is not a block-style list; add the user with kubectl config set-credentials instead", setup.ErrUnsupported)
 		}
 	}
-	if change != Unchanged {
+	if change != setup.Unchanged {
 		if err := checkKubeconfig(data, []byte(out), u); err != nil {
-			return nil, Unchanged, err
+			return nil, setup.Unchanged, err
 		}
 	}
 	return []byte(out), change, nil
@@ -120,7 +128,7 @@ func Kubeconfig(data []byte, u ExecUser) ([]byte, Change, error) {
 
 // editUsers replaces the item named u.Name in a block sequence, or adds u
 // after the last item, at the items' indentation.
-func editUsers(lines []string, seq *yaml.Node, u ExecUser) (string, Change, error) {
+func editUsers(lines []string, seq *yaml.Node, u User) (string, setup.Change, error) {
 	type span struct{ start, end int } // line indexes, end exclusive
 	var spans []span
 	dash := -1
@@ -132,7 +140,7 @@ func editUsers(lines []string, seq *yaml.Node, u ExecUser) (string, Change, erro
 		}
 		text := strings.TrimLeft(lines[start], " ")
 		if !strings.HasPrefix(text, "-") {
-			return "", Unchanged, fmt.Errorf("%w: users item on line %d is not a plain list item; edit it by hand", ErrUnsupported, start+1)
+			return "", setup.Unchanged, fmt.Errorf("%w: users item on line %d is not a plain list item; edit it by hand", setup.ErrUnsupported, start+1)
 		}
 		col := len(lines[start]) - len(text)
 		if dash < 0 {
@@ -165,27 +173,27 @@ func editUsers(lines []string, seq *yaml.Node, u ExecUser) (string, Change, erro
 		s := spans[found]
 		old := strings.Join(lines[s.start:s.end], "")
 		if old == rendered {
-			return strings.Join(lines, ""), Unchanged, nil
+			return strings.Join(lines, ""), setup.Unchanged, nil
 		}
-		return strings.Join(lines[:s.start], "") + rendered + strings.Join(lines[s.end:], ""), Updated, nil
+		return strings.Join(lines[:s.start], "") + rendered + strings.Join(lines[s.end:], ""), setup.Updated, nil
 	}
 	last := spans[len(spans)-1].end
 	before := strings.Join(lines[:last], "")
 	if !strings.HasSuffix(before, "\n") {
 		before += "\n"
 	}
-	return before + rendered + strings.Join(lines[last:], ""), Added, nil
+	return before + rendered + strings.Join(lines[last:], ""), setup.Added, nil
 }
 
 // checkKubeconfig parses both versions: all but the user must read back
 // the same, and the user must read back as written.
-func checkKubeconfig(before, after []byte, u ExecUser) error {
+func checkKubeconfig(before, after []byte, u User) error {
 	var a, b map[string]any
 	if err := yaml.Unmarshal(before, &a); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: %v", setup.ErrInvalid, err)
 	}
 	if err := yaml.Unmarshal(after, &b); err != nil {
-		return fmt.Errorf("%w: the edit would not parse (%v); add the user by hand", ErrUnsupported, err)
+		return fmt.Errorf("%w: the edit would not parse (%v); add the user by hand", setup.ErrUnsupported, err)
 	}
 	others := func(m map[string]any) ([]any, any) {
 		users, _ := m["users"].([]any)
@@ -205,11 +213,11 @@ func checkKubeconfig(before, after []byte, u ExecUser) error {
 	delete(a, "users")
 	delete(b, "users")
 	if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(ra, rb) {
-		return fmt.Errorf("%w: the edit would change more than user %s; add it by hand", ErrUnsupported, u.Name)
+		return fmt.Errorf("%w: the edit would change more than user %s; add it by hand", setup.ErrUnsupported, u.Name)
 	}
 	var want []any
 	if err := yaml.Unmarshal([]byte(u.render(0)), &want); err != nil || len(want) != 1 || !reflect.DeepEqual(mine, want[0]) {
-		return fmt.Errorf("%w: user %s would not read back as written; add it by hand", ErrUnsupported, u.Name)
+		return fmt.Errorf("%w: user %s would not read back as written; add it by hand", setup.ErrUnsupported, u.Name)
 	}
 	return nil
 }

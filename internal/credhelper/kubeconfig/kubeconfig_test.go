@@ -1,12 +1,14 @@
-package setup
+package kubeconfig
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/authcli/authcli/internal/credhelper/setup"
 )
 
-var kubeUser = ExecUser{
+var kubeUser = User{
 	Name: "authcli-corp", APIVersion: "client.authentication.k8s.io/v1", Command: "/opt/my tools/authcli",
 	Args: []string{"token", "corp", "--format", "exec-credential"}, InteractiveMode: "IfAvailable",
 }
@@ -52,21 +54,21 @@ func TestKubeconfig(t *testing.T) {
 	indented = "  " + strings.TrimSuffix(indented, "  ")
 	tests := []struct {
 		name, in, want string
-		change         Change
+		change         setup.Change
 	}{
-		{"empty file", "", "apiVersion: v1\nkind: Config\nusers:\n" + kubeItem, Added},
-		{"appended after the last user", kubectlStyle, kubectlStyle + kubeItem, Added},
-		{"no users key", "apiVersion: v1\nkind: Config", "apiVersion: v1\nkind: Config\nusers:\n" + kubeItem, Added},
-		{"users: null", "apiVersion: v1\nusers: null\nkind: Config\n", "apiVersion: v1\nusers:\n" + kubeItem + "kind: Config\n", Added},
-		{"users: []", "users: []\nkind: Config\n", "users:\n" + kubeItem + "kind: Config\n", Added},
-		{"users before contexts", "users:\n- name: a\n  user: {}\n\n# contexts follow\ncontexts: []\n", "users:\n- name: a\n  user: {}\n" + kubeItem + "\n# contexts follow\ncontexts: []\n", Added},
-		{"indented items", "users:\n  - name: a\n    user: {}\nkind: Config\n", "users:\n  - name: a\n    user: {}\n" + indented + "kind: Config\n", Added},
-		{"replaced in place", "users:\n- name: a\n  user: {}\n- name: authcli-corp\n  user:\n    token: old\n- name: b\n  user: {}\n", "users:\n- name: a\n  user: {}\n" + kubeItem + "- name: b\n  user: {}\n", Updated},
-		{"second run", kubectlStyle + kubeItem, kubectlStyle + kubeItem, Unchanged},
+		{"empty file", "", "apiVersion: v1\nkind: Config\nusers:\n" + kubeItem, setup.Added},
+		{"appended after the last user", kubectlStyle, kubectlStyle + kubeItem, setup.Added},
+		{"no users key", "apiVersion: v1\nkind: Config", "apiVersion: v1\nkind: Config\nusers:\n" + kubeItem, setup.Added},
+		{"users: null", "apiVersion: v1\nusers: null\nkind: Config\n", "apiVersion: v1\nusers:\n" + kubeItem + "kind: Config\n", setup.Added},
+		{"users: []", "users: []\nkind: Config\n", "users:\n" + kubeItem + "kind: Config\n", setup.Added},
+		{"users before contexts", "users:\n- name: a\n  user: {}\n\n# contexts follow\ncontexts: []\n", "users:\n- name: a\n  user: {}\n" + kubeItem + "\n# contexts follow\ncontexts: []\n", setup.Added},
+		{"indented items", "users:\n  - name: a\n    user: {}\nkind: Config\n", "users:\n  - name: a\n    user: {}\n" + indented + "kind: Config\n", setup.Added},
+		{"replaced in place", "users:\n- name: a\n  user: {}\n- name: authcli-corp\n  user:\n    token: old\n- name: b\n  user: {}\n", "users:\n- name: a\n  user: {}\n" + kubeItem + "- name: b\n  user: {}\n", setup.Updated},
+		{"second run", kubectlStyle + kubeItem, kubectlStyle + kubeItem, setup.Unchanged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, change, err := Kubeconfig([]byte(tt.in), kubeUser)
+			out, change, err := Edit([]byte(tt.in), kubeUser)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,8 +87,8 @@ func TestKubeconfigRefuses(t *testing.T) {
 		"users a map":            "users:\n  a: b\n",
 		"a lone carriage return": "\r?",
 	} {
-		_, _, err := Kubeconfig([]byte(in), kubeUser)
-		if !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrInvalid) {
+		_, _, err := Edit([]byte(in), kubeUser)
+		if !errors.Is(err, setup.ErrUnsupported) && !errors.Is(err, setup.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -98,13 +100,13 @@ func FuzzKubeconfig(f *testing.F) {
 	f.Add("users:\n-\n  name: a\n")
 	f.Add("users: ~\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		out, change, err := Kubeconfig([]byte(in), kubeUser)
+		out, change, err := Edit([]byte(in), kubeUser)
 		if err != nil {
 			return
 		}
 		// Whatever was accepted, a second run finds nothing to do.
-		again, change2, err := Kubeconfig(out, kubeUser)
-		if err != nil || change2 != Unchanged || string(again) != string(out) {
+		again, change2, err := Edit(out, kubeUser)
+		if err != nil || change2 != setup.Unchanged || string(again) != string(out) {
 			t.Fatalf("not idempotent after %s: %v %s\n%q\n%q", change, err, change2, out, again)
 		}
 	})
