@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/authcli/authcli/internal/config"
+	"github.com/authcli/authcli/internal/provider"
 )
 
 func ExampleParse() {
@@ -20,7 +21,7 @@ issuer = "https://login.corp.example"
 client_id = "authcli"
 `)
 	env := map[string]string{"GITHUB_CLIENT_SECRET": "from-the-environment"}
-	f, err := config.Parse("config.toml", doc, func(k string) string { return env[k] })
+	f, err := config.Parse("config.toml", doc, func(k string) string { return env[k] }, provider.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -30,7 +31,7 @@ client_id = "authcli"
 	gh, _ := f.Provider("github")
 	fmt.Println(gh.DisplayName, gh.ClientSecret != "")
 
-	_, err = config.Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nisuer = \"https://login.corp.example\"\n"), nil)
+	_, err = config.Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nisuer = \"https://login.corp.example\"\n"), nil, provider.Kinds())
 	fmt.Println(err)
 	// Output:
 	// [corp github] corp oidc 127.0.0.1/callback/corp

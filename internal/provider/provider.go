@@ -47,6 +47,56 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("provider %s: %s %s", e.Provider, e.Key, e.Problem)
 }
 
+// presetKind is everything one kind is, declared once, in its file.
+type presetKind struct {
+	// kind is what the config loader knows of it: name, brand, kind-only
+	// settings and their defaults, and the rules a table must follow.
+	kind config.Kind
+	// build lays the preset out for one table: its endpoints, defaults and
+	// hooks. An error is a *ConfigError.
+	build func(pc *config.Provider) (preset, error)
+	// gitUsername is the user name the forge documents for an OAuth token
+	// sent over HTTPS (git, its container registry); "" when it hosts none.
+	gitUsername string
+}
+
+// presets is every kind authcli knows, in the order errors list them:
+// the generic kinds, then the presets. It is an explicit list rather than
+// an init() in each preset's file because the project has no init() side
+// effects (DESIGN.md) and because the order is shown to users;
+// TestEveryKindIsListed fails when a preset's file declares a kind that is
+// missing here.
+var presets = []presetKind{oidcKind, oauth2Kind, googleKind, githubKind, appleKind, facebookKind, microsoftKind, gitlabKind}
+
+// Kinds is the catalog config.Load and config.Parse take: every kind
+// authcli knows, oidc and oauth2 first, then the presets.
+func Kinds() []config.Kind {
+	kinds := make([]config.Kind, len(presets))
+	for i, p := range presets {
+		kinds[i] = p.kind
+		kinds[i].Settings = slices.Clone(p.kind.Settings)
+	}
+	return kinds
+}
+
+func lookup(kind string) *presetKind {
+	for i := range presets {
+		if presets[i].kind.Name == kind {
+			return &presets[i]
+		}
+	}
+	return nil
+}
+
+// keyErrors collects the *config.KeyError values a kind's Check returns.
+type keyErrors []error
+
+func (e *keyErrors) add(key, problem string) {
+	*e = append(*e, &config.KeyError{Key: key, Problem: problem})
+}
+
+func (e keyErrors) err() error { return errors.Join(e...) }
+
 // preset is what one kind adds to the config table: defaults for whatever
 // the table leaves out, and the hooks of its quirks.
 type preset struct {
@@ -69,7 +119,8 @@ type preset struct {
 	grants []string
 	// clientCredentials says grant = "client_credentials" makes sense.
 	clientCredentials bool
-	// oauthOnly presets refuse an issuer: they have no discovery.
+	// oauthOnly presets refuse an issuer: they have no discovery. It is
+	// the opposite of the kind's config.Kind.OpenID, set by presetFor.
 	oauthOnly bool
 
 	// gitHost is the forge's git host ("github.com"); "" when the provider
@@ -161,11 +212,8 @@ func Grants(pc *config.Provider) []string {
 // token over HTTPS (git, and its container registry); "" when the kind has
 // none and the route table must say.
 func GitUsername(kind string) string {
-	switch kind {
-	case config.KindGitHub:
-		return githubGitUsername
-	case config.KindGitLab:
-		return gitlabGitUsername
+	if pk := lookup(kind); pk != nil {
+		return pk.gitUsername
 	}
 	return ""
 }
@@ -207,26 +255,16 @@ func GitScopeNote(pc *config.Provider) string {
 }
 
 func presetFor(pc *config.Provider) (preset, error) {
-	switch pc.Kind {
-	case config.KindOIDC:
-		return oidcPreset(), nil
-	case config.KindOAuth2:
-		return oauth2Preset(), nil
-	case config.KindGoogle:
-		return googlePreset(pc), nil
-	case config.KindGitHub:
-		return githubPreset(pc), nil
-	case config.KindApple:
-		return applePreset(pc), nil
-	case config.KindFacebook:
-		return facebookPreset(), nil
-	case config.KindMicrosoft:
-		return microsoftPreset(pc)
-	case config.KindGitLab:
-		return gitlabPreset(pc), nil
-	default:
+	pk := lookup(pc.Kind)
+	if pk == nil {
 		return preset{}, &ConfigError{Provider: pc.Name, Key: "kind", Problem: fmt.Sprintf("%q is not a kind authcli knows", pc.Kind)}
 	}
+	ps, err := pk.build(pc)
+	if err != nil {
+		return preset{}, err
+	}
+	ps.oauthOnly = !pk.kind.OpenID
+	return ps, nil
 }
 
 // checkAll runs the rules every kind shares, then the preset's own.
@@ -277,13 +315,6 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		}
 		maps.Copy(params, pc.AuthParams)
 	}
-	claims := ps.claims
-	if pc.Kind == config.KindOAuth2 {
-		claims = flow.ClaimMap{
-			Subject: pc.Claims.Subject, Email: pc.Claims.Email, EmailVerified: pc.Claims.EmailVerified,
-			Name: pc.Claims.Name, AvatarURL: pc.Claims.AvatarURL,
-		}
-	}
 	return flow.Provider{
 		Name:          pc.Name,
 		Issuer:        or(pc.Issuer, ps.issuer),
@@ -302,7 +333,7 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		RedirectPath:  pc.RedirectPath,
 		RedirectURI:   pc.RedirectURI,
 		RequireIss:    pc.RequireIss,
-		Claims:        claims,
+		Claims:        ps.claims,
 		AuthStyle:     ps.authStyle,
 	}
 }
