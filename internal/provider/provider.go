@@ -8,6 +8,43 @@
 //
 // The provider facts each preset encodes were checked against the
 // provider's own documentation; the comments name the page.
+//
+// # Adding a preset
+//
+// A preset is one file, NAME.go, with its tests beside it in NAME_test.go.
+// The file holds:
+//
+//   - the provider's facts, in a comment naming the documentation pages,
+//     and its endpoints as constants;
+//   - var NAMEKind = presetKind{...}, the kind declared once;
+//   - in it, kind: the config.Kind the config loader knows it by. Name is
+//     the value of the kind key, and the table name that implies it; Brand
+//     its display name ("GitHub"), which only the generic kinds lack;
+//     OpenID says it has an issuer, so require_iss applies; Settings are the keys only it understands, each
+//     with its Default and whether it is a Path (they arrive in
+//     config.Provider.Settings); Check holds its load-time rules and
+//     returns *config.KeyError values, so a table that breaks one is
+//     refused with the file, line and key;
+//   - in it, build: the preset laid out for one table (see preset: issuer or
+//     endpoints, default scopes and authorization parameters, profile
+//     shape, grants, revocation, git host and scopes, a readiness check,
+//     the hooks of its quirks);
+//   - in it, gitUsername, when the provider is a forge.
+//
+// The one line outside the file is NAMEKind in the presets list in
+// provider.go, which sets the order kinds are listed in;
+// TestEveryKindIsListed fails until it is there. Nothing else changes:
+// config, the CLI and the credential helpers learn the kind from Kinds().
+// The tests sign in against a fake of the provider (fake_test.go) and
+// check the defaults and the config rules (configRules), as apple_test.go
+// and microsoft_test.go do. README.md ("Presets") and docs/CLI.md then
+// tell users.
+//
+// There are two kinds of rules, on purpose: breaking a config.Kind's
+// Check makes the table invalid (config.File.Problems, with a line
+// number), while preset.check only makes it not ready (Status, `authcli
+// providers`), for what a table may say but cannot sign in with yet, like
+// a missing Apple relay or an unreadable key file.
 package provider
 
 import (
@@ -62,10 +99,10 @@ type presetKind struct {
 
 // presets is every kind authcli knows, in the order errors list them:
 // the generic kinds, then the presets. It is an explicit list rather than
-// an init() in each preset's file because the project has no init() side
-// effects (DESIGN.md) and because the order is shown to users;
-// TestEveryKindIsListed fails when a preset's file declares a kind that is
-// missing here.
+// an init() registering each preset from its file because the project has
+// no init() side effects or global registries (DESIGN.md), and because the
+// order is shown to users; TestEveryKindIsListed fails when a preset's
+// file declares a kind that is missing here.
 var presets = []presetKind{oidcKind, oauth2Kind, googleKind, githubKind, appleKind, facebookKind, microsoftKind, gitlabKind}
 
 // Kinds is the catalog config.Load and config.Parse take: every kind
