@@ -199,6 +199,9 @@ func readSettings(file string, data []byte, keys keyLines, raw *rawFile, cat *ca
 				errs = append(errs, &Error{File: file, Line: keys.exact(path), Key: formatKey(path), Problem: "must be a string"})
 				continue
 			}
+			if raw.Providers == nil {
+				raw.Providers = map[string]*rawProvider{}
+			}
 			rp := raw.Providers[name]
 			if rp == nil {
 				rp = &rawProvider{}
