@@ -15,6 +15,7 @@ import (
 	"github.com/authcli/authcli/internal/devidp"
 	"github.com/authcli/authcli/internal/flow"
 	"github.com/authcli/authcli/internal/oidctest"
+	"github.com/authcli/authcli/internal/provider"
 	"github.com/authcli/authcli/internal/tokens"
 	"github.com/authcli/authcli/internal/vault"
 )
@@ -37,7 +38,7 @@ func newFixture(t *testing.T, extra string) *fixture {
 	op.Rotate = true
 	dir := t.TempDir()
 	toml := fmt.Sprintf("[providers.corp]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\nscopes = [\"openid\", \"email\"]\n%s", op.Issuer(), oidctest.ClientID, extra)
-	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" }, provider.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +397,7 @@ func TestSignInWarnsWithoutOfflineToken(t *testing.T) {
 	op.TokenBody = func(b map[string]any) { delete(b, "refresh_token") }
 	dir := t.TempDir()
 	toml := fmt.Sprintf("[providers.corp]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", op.Issuer(), oidctest.ClientID)
-	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" }, provider.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +468,7 @@ func (s *Service) mustState(t *testing.T) *accounts.State {
 // cannot be refreshed, and the error says why.
 func TestProviderRemovedFromConfig(t *testing.T) {
 	fx := newFixture(t, "")
-	empty, err := config.Parse(filepath.Join(fx.dir, "config.toml"), []byte("[providers.other]\nkind = \"oidc\"\nissuer = \"https://o.example\"\nclient_id = \"x\"\n"), func(string) string { return "" })
+	empty, err := config.Parse(filepath.Join(fx.dir, "config.toml"), []byte("[providers.other]\nkind = \"oidc\"\nissuer = \"https://o.example\"\nclient_id = \"x\"\n"), func(string) string { return "" }, provider.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +488,7 @@ func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
 	t.Cleanup(func() { idp.Close() })
 	dir := t.TempDir()
 	toml := fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID)
-	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" })
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" }, provider.Kinds())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func loadRoutes(env *Env, g *globalOptions) (*config.Routes, error) {
 	if err != nil {
 		return nil, err
 	}
-	return config.LoadRoutes(path, env.Getenv)
+	return config.LoadRoutes(path, env.Getenv, provider.Kinds())
 }
 
 // helperRoutes turns a route table into what the protocols take, with each

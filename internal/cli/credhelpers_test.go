@@ -81,10 +81,10 @@ func TestRouteUsername(t *testing.T) {
 		r    config.Route
 		want string
 	}{
-		{config.Route{Kind: config.KindGitHub}, "x-access-token"},
-		{config.Route{Kind: config.KindGitLab}, "oauth2"},
-		{config.Route{Kind: config.KindOIDC}, "oauth2"},
-		{config.Route{Kind: config.KindGitHub, Username: "ada"}, "ada"},
+		{config.Route{Kind: "github"}, "x-access-token"},
+		{config.Route{Kind: "gitlab"}, "oauth2"},
+		{config.Route{Kind: "oidc"}, "oauth2"},
+		{config.Route{Kind: "github", Username: "ada"}, "ada"},
 	} {
 		if got := routeUsername(tt.r); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.r, got, tt.want)

@@ -88,7 +88,7 @@ func runProviders(env *Env, opts *providersOptions) error {
 		info := providerInfo{Name: name, DisplayName: pc.DisplayName, Kind: pc.Kind, Grants: provider.Grants(pc), RedirectURI: pc.RegisteredRedirect()}
 		info.Ready, info.Problem = provider.Status(pc)
 		infos = append(infos, info)
-		if info.Ready && pc.Kind == config.KindOIDC && !slices.Contains(info.Grants, provider.GrantDeviceCode) {
+		if info.Ready && pc.Kind == provider.KindOIDC && !slices.Contains(info.Grants, provider.GrantDeviceCode) {
 			i := len(infos) - 1
 			wg.Add(1)
 			go func() {

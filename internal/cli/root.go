@@ -20,6 +20,7 @@ import (
 
 	"github.com/authcli/authcli/internal/config"
 	"github.com/authcli/authcli/internal/flow"
+	"github.com/authcli/authcli/internal/provider"
 )
 
 // Env is the world a command runs in.
@@ -378,7 +379,7 @@ func (g *globalOptions) loadConfig(env *Env) (*config.File, error) {
 		}
 		path = p
 	}
-	return config.Load(path, env.Getenv)
+	return config.Load(path, env.Getenv, provider.Kinds())
 }
 
 func (env *Env) httpClient() *http.Client {

@@ -7,19 +7,6 @@ import (
 	"strings"
 )
 
-// Provider kinds. A preset kind carries its provider's endpoints and quirks
-// elsewhere; oidc and oauth2 are configured entirely from the file.
-const (
-	KindOIDC      = "oidc"
-	KindOAuth2    = "oauth2"
-	KindGoogle    = "google"
-	KindGitHub    = "github"
-	KindApple     = "apple"
-	KindFacebook  = "facebook"
-	KindMicrosoft = "microsoft"
-	KindGitLab    = "gitlab"
-)
-
 // Grants a provider may be configured with. The device grant is not listed:
 // it is chosen per sign-in (`login --device`), not per provider.
 const (
@@ -37,37 +24,15 @@ const (
 	// LegacyRedirectPath is what every provider shared before per-provider
 	// paths; the listener explains the change when a browser arrives there.
 	LegacyRedirectPath = "/callback"
-	// DefaultMicrosoftTenant lets any Entra ID or personal account sign in.
-	DefaultMicrosoftTenant = "common"
-	// DefaultSubjectClaim is where an oauth2 provider's user ID is looked up in
-	// the userinfo response when claims.subject is not set.
+	// DefaultSubjectClaim is where the user ID is looked up in the userinfo
+	// response of a kind that takes claims (Kind.Claims: oauth2) when
+	// claims.subject is not set.
 	DefaultSubjectClaim = "sub"
 )
 
 // DefaultRedirectPath is the redirect path of the provider called name
 // when its table sets none: /callback/NAME.
 func DefaultRedirectPath(name string) string { return DefaultRedirectPathPrefix + name }
-
-// presetNames maps each preset kind to the name users know it by.
-var presetNames = map[string]string{
-	KindGoogle:    "Google",
-	KindGitHub:    "GitHub",
-	KindApple:     "Apple",
-	KindFacebook:  "Facebook",
-	KindMicrosoft: "Microsoft",
-	KindGitLab:    "GitLab",
-}
-
-// Kinds returns every valid kind: oidc, oauth2, then the presets.
-func Kinds() []string {
-	return []string{KindOIDC, KindOAuth2, KindGoogle, KindGitHub, KindApple, KindFacebook, KindMicrosoft, KindGitLab}
-}
-
-// IsPreset reports whether kind is one of the built-in provider presets.
-func IsPreset(kind string) bool {
-	_, ok := presetNames[kind]
-	return ok
-}
 
 // File is a loaded, validated config file. Every provider in it passed
 // validation, so callers can use the values without re-checking them.
@@ -110,7 +75,7 @@ func (f *File) Err() error {
 // `${VAR}` references expanded.
 type Provider struct {
 	Name        string // the table name
-	Kind        string // KindOIDC, KindOAuth2 or a preset
+	Kind        string // the Name of a Kind of the catalog Parse was given
 	DisplayName string
 
 	Issuer       string
@@ -143,16 +108,14 @@ type Provider struct {
 	// AuthParams are extra authorization request parameters; the ones authcli
 	// sets itself (state, PKCE, redirect_uri, …) are refused at load time.
 	AuthParams map[string]string
-	// Claims maps the profile out of an oauth2 provider's userinfo response;
-	// zero for other kinds.
+	// Claims maps the profile out of the userinfo response of a kind that
+	// takes claims (Kind.Claims); zero for other kinds.
 	Claims Claims
 
-	Tenant string // microsoft only
-
-	// Apple's client secret is a JWT signed with a .p8 key; these name it.
-	TeamID         string
-	KeyID          string
-	PrivateKeyFile string // absolute unless the config path was relative
+	// Settings holds the kind-only keys the table sets (Kind.Settings), by
+	// key, expanded and with defaults applied; paths are absolute unless
+	// the config path was relative. nil when there are none.
+	Settings map[string]string
 }
 
 // Claims are dotted JSON paths ("data.user.id") into an oauth2 provider's
@@ -222,14 +185,13 @@ func (f *File) Provider(name string) (*Provider, error) {
 // defaultDisplayName is what `authcli providers` shows when the file sets no
 // display_name: the brand for a preset table named after it, the brand plus
 // the table name for a second table of the same preset, else the table name.
-func defaultDisplayName(name, kind string) string {
-	brand, ok := presetNames[kind]
+func defaultDisplayName(name string, k *Kind) string {
 	switch {
-	case !ok:
+	case k == nil || k.Brand == "":
 		return name
-	case name == kind:
-		return brand
+	case name == k.Name:
+		return k.Brand
 	default:
-		return brand + " (" + name + ")"
+		return k.Brand + " (" + name + ")"
 	}
 }

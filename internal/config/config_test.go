@@ -36,12 +36,12 @@ func TestParseCLIExample(t *testing.T) {
 	}
 	want := map[string]*Provider{
 		"github": {
-			Name: "github", Kind: KindGitHub, DisplayName: "GitHub",
+			Name: "github", Kind: "github", DisplayName: "GitHub",
 			ClientID: "Iv1.0123456789", ClientSecret: secretValue,
 			RedirectHost: "127.0.0.1", RedirectPath: "/callback/github", Grant: GrantAuthorizationCode,
 		},
 		"corp": {
-			Name: "corp", Kind: KindOIDC, DisplayName: "Corp SSO",
+			Name: "corp", Kind: "oidc", DisplayName: "Corp SSO",
 			Issuer: "https://login.corp.example", ClientID: "authcli",
 			Scopes:       []string{"openid", "email", "profile", "offline_access"},
 			RedirectHost: "127.0.0.1", RedirectPath: "/callback/corp", Grant: GrantAuthorizationCode,
@@ -62,7 +62,7 @@ func TestDefaults(t *testing.T) {
 		check func(t *testing.T, p *Provider)
 	}{
 		{"preset named after itself", doc(`[providers.google]`, `client_id = "c"`), func(t *testing.T, p *Provider) {
-			eq(t, "Kind", p.Kind, KindGoogle)
+			eq(t, "Kind", p.Kind, "google")
 			eq(t, "DisplayName", p.DisplayName, "Google")
 			eq(t, "RedirectHost", p.RedirectHost, "127.0.0.1")
 			eq(t, "RedirectPath", p.RedirectPath, "/callback/google")
@@ -81,12 +81,12 @@ func TestDefaults(t *testing.T) {
 		{"explicit display name", doc(`[providers.github]`, `display_name = "GitHub (work)"`, `client_id = "c"`), func(t *testing.T, p *Provider) {
 			eq(t, "DisplayName", p.DisplayName, "GitHub (work)")
 		}},
-		{"microsoft tenant defaults to common", doc(`[providers.microsoft]`, `client_id = "c"`), func(t *testing.T, p *Provider) {
-			eq(t, "Tenant", p.Tenant, "common")
-			eq(t, "DisplayName", p.DisplayName, "Microsoft")
+		{"setting default", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`), func(t *testing.T, p *Provider) {
+			eq(t, "Settings", p.Settings, map[string]string{"region": "eu"})
+			eq(t, "DisplayName", p.DisplayName, "Acme")
 		}},
-		{"microsoft tenant kept", doc(`[providers.microsoft]`, `client_id = "c"`, `tenant = "contoso.onmicrosoft.com"`), func(t *testing.T, p *Provider) {
-			eq(t, "Tenant", p.Tenant, "contoso.onmicrosoft.com")
+		{"setting kept", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `region = "us"`), func(t *testing.T, p *Provider) {
+			eq(t, "Settings", p.Settings, map[string]string{"region": "us"})
 		}},
 		{"oauth2 subject defaults to sub", oauth2With(), func(t *testing.T, p *Provider) {
 			eq(t, "Claims", p.Claims, Claims{Subject: "sub"})
@@ -113,16 +113,17 @@ func TestDefaults(t *testing.T) {
 		{"auth params", doc(`[providers.google]`, `client_id = "c"`, `auth_params = { access_type = "offline", prompt = "consent" }`), func(t *testing.T, p *Provider) {
 			eq(t, "AuthParams", p.AuthParams, map[string]string{"access_type": "offline", "prompt": "consent"})
 		}},
-		{"apple with a key", doc(`[providers.apple]`, `client_id = "com.example.app"`, `team_id = "T1"`, `key_id = "K1"`, `private_key_file = "keys/AuthKey_K1.p8"`, `redirect_uri = "https://relay.example/apple"`), func(t *testing.T, p *Provider) {
-			eq(t, "PrivateKeyFile", p.PrivateKeyFile, filepath.Join(filepath.Dir(testPath), "keys", "AuthKey_K1.p8"))
-			eq(t, "RedirectURI", p.RedirectURI, "https://relay.example/apple")
-			eq(t, "TeamID", p.TeamID, "T1")
-			eq(t, "KeyID", p.KeyID, "K1")
+		{"relative path setting", doc(`[providers.acme]`, `client_id = "c"`, `key_file = "keys/acme.pem"`, `redirect_uri = "https://relay.example/acme"`), func(t *testing.T, p *Provider) {
+			eq(t, "key_file", p.Settings["key_file"], filepath.Join(filepath.Dir(testPath), "keys", "acme.pem"))
+			eq(t, "RedirectURI", p.RedirectURI, "https://relay.example/acme")
 		}},
-		{"apple key under home", doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~/keys/a.p8"`), func(t *testing.T, p *Provider) {
-			eq(t, "PrivateKeyFile", p.PrivateKeyFile, filepath.Join("/home/alice", "keys", "a.p8"))
+		{"path setting under home", doc(`[providers.acme]`, `client_id = "c"`, `key_file = "~/keys/a.pem"`), func(t *testing.T, p *Provider) {
+			eq(t, "key_file", p.Settings["key_file"], filepath.Join("/home/alice", "keys", "a.pem"))
 		}},
-		{"apple with a ready-made secret", doc(`[providers.apple]`, `client_id = "c"`, `client_secret = "${GITHUB_CLIENT_SECRET}"`), func(t *testing.T, p *Provider) {
+		{"path setting from the environment", doc(`[providers.acme]`, `client_id = "c"`, `key_file = "${HOME}/a.pem"`), func(t *testing.T, p *Provider) {
+			eq(t, "key_file", p.Settings["key_file"], filepath.Join("/home/alice", "a.pem"))
+		}},
+		{"secret from the environment", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "${GITHUB_CLIENT_SECRET}"`), func(t *testing.T, p *Provider) {
 			eq(t, "ClientSecret", p.ClientSecret, secretValue)
 		}},
 		{"inline tables", doc(`providers = { corp = { kind = "oidc", issuer = "https://id.example", client_id = "c" } }`), func(t *testing.T, p *Provider) {
@@ -151,7 +152,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestPresetDisplayNames(t *testing.T) {
-	want := map[string]string{"google": "Google", "github": "GitHub", "apple": "Apple", "facebook": "Facebook", "microsoft": "Microsoft", "gitlab": "GitLab"}
+	want := map[string]string{"google": "Google", "github": "GitHub", "gitlab": "GitLab", "acme": "Acme"}
 	var lines []string
 	for name := range want {
 		lines = append(lines, "[providers."+name+"]", `client_id = "c"`, `client_secret = "s"`)
@@ -178,11 +179,11 @@ func eq[T any](t *testing.T, what string, got, want T) {
 }
 
 func TestRelativeKeyFileWithoutConfigPath(t *testing.T) {
-	f, err := Parse("", []byte(doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "a/../AuthKey.p8"`)), nil)
+	f, err := Parse("", []byte(doc(`[providers.acme]`, `client_id = "c"`, `key_file = "a/../acme.pem"`)), nil, testKinds)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, "PrivateKeyFile", f.Providers["apple"].PrivateKeyFile, "AuthKey.p8")
+	eq(t, "key_file", f.Providers["acme"].Settings["key_file"], "acme.pem")
 }
 
 func TestExpand(t *testing.T) {
@@ -241,7 +242,7 @@ func TestExpandEverywhere(t *testing.T) {
 		`scopes = ["openid", "${SCOPE}"]`,
 		`auth_params = { login_hint = "${HINT}" }`,
 	)
-	f, err := Parse(testPath, []byte(d), envFrom(env))
+	f, err := Parse(testPath, []byte(d), envFrom(env), testKinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestLoad(t *testing.T) {
 
 	t.Run("missing file", func(t *testing.T) {
 		path := filepath.Join(dir, "nope.toml")
-		_, err := Load(path, env)
+		_, err := Load(path, env, testKinds)
 		var ce *Error
 		if !errors.As(err, &ce) || !errors.Is(err, ErrNotFound) {
 			t.Fatalf("err = %v, want a *Error that Is ErrNotFound", err)
@@ -320,7 +321,7 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(cliExample), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f, err := Load(path, env)
+		f, err := Load(path, env, testKinds)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,14 +334,14 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(doc(`[providers.github]`, `client_id = "c"`, `colour = 1`)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Load(path, env)
+		_, err := Load(path, env, testKinds)
 		var ce *Error
 		if !errors.As(err, &ce) || ce.File != path || ce.Line != 3 || ce.Key != "providers.github.colour" {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("directory", func(t *testing.T) {
-		_, err := Load(dir, env)
+		_, err := Load(dir, env, testKinds)
 		var ce *Error
 		if !errors.As(err, &ce) || errors.Is(err, ErrNotFound) || !strings.Contains(ce.Problem, "cannot be read") {
 			t.Fatalf("err = %v, want a read error", err)
@@ -352,7 +353,7 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(big), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Load(path, env)
+		_, err := Load(path, env, testKinds)
 		var ce *Error
 		if !errors.As(err, &ce) || !strings.Contains(ce.Problem, "is larger than") {
 			t.Fatalf("err = %v, want a size error", err)
@@ -405,30 +406,30 @@ func TestProblemsStayWithTheirProvider(t *testing.T) {
 	f, err := Parse(testPath, []byte(doc(
 		`default_provider = "github"`,
 		`[providers.github]`, `client_id = "c"`,
-		`[providers.apple]`, `client_id = "com.example"`,
+		`[providers.acme]`, `client_id = "com.example"`,
 		`[providers.google]`, `client_id = "g"`, `client_secret = "${UNSET_SECRET}"`,
-	)), envFrom(nil))
+	)), envFrom(nil), testKinds)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if got := f.Names(); !slices.Equal(got, []string{"apple", "github", "google"}) {
+	if got := f.Names(); !slices.Equal(got, []string{"acme", "github", "google"}) {
 		t.Errorf("Names() = %v", got)
 	}
 	if p, err := f.Provider(""); err != nil || p.Name != "github" {
 		t.Errorf("default provider: %v %v", p, err)
 	}
-	for name, key := range map[string]string{"apple": "providers.apple.team_id", "google": "providers.google.client_secret"} {
+	for name, key := range map[string]string{"acme": "providers.acme.key_file", "google": "providers.google.client_secret"} {
 		_, err := f.Provider(name)
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Key != key || ce.File != testPath || ce.Line == 0 {
 			t.Errorf("Provider(%q) error = %v, want one about %s", name, err, key)
 		}
 	}
-	if e := f.Err(); e == nil || !strings.Contains(e.Error(), "providers.apple.team_id") {
-		t.Errorf("Err() = %v, want the earliest problem (apple's)", e)
+	if e := f.Err(); e == nil || !strings.Contains(e.Error(), "providers.acme.key_file") {
+		t.Errorf("Err() = %v, want the earliest problem (acme's)", e)
 	}
 	// Structural problems still fail the whole file.
-	if _, err := Parse(testPath, []byte(doc(`[providers."Bad Name"]`, `client_id = "c"`)), nil); err == nil {
+	if _, err := Parse(testPath, []byte(doc(`[providers."Bad Name"]`, `client_id = "c"`)), nil, testKinds); err == nil {
 		t.Error("an invalid provider name did not fail the file")
 	}
 }

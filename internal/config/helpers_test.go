@@ -22,10 +22,43 @@ var baseEnv = map[string]string{
 	"HOME":                 "/home/alice",
 }
 
+// testKinds is the catalog the tests parse with: config knows no kind of
+// its own, and the real ones (internal/provider) are tested there. The
+// generic kinds and the presets keep the names the documents use; acme is
+// a preset with settings of its own and rules about them.
+var testKinds = []Kind{
+	{Name: "oidc", OpenID: true},
+	{Name: "oauth2", Claims: true},
+	{Name: "google", Brand: "Google", OpenID: true},
+	{Name: "github", Brand: "GitHub"},
+	{Name: "gitlab", Brand: "GitLab", OpenID: true},
+	{
+		Name: "acme", Brand: "Acme", OpenID: true,
+		Settings: []Setting{{Key: "region", Default: "eu"}, {Key: "key_file", Path: true}},
+		Check:    checkAcme,
+	},
+}
+
+// checkAcme wants a known region and, without a client_secret, a key.
+func checkAcme(p *Provider) error {
+	var errs []error
+	if r := p.Settings["region"]; r != "eu" && r != "us" {
+		errs = append(errs, &KeyError{Key: "region", Problem: "must be eu or us"})
+	}
+	_, key := p.Settings["key_file"]
+	switch {
+	case key && p.ClientSecret != "":
+		errs = append(errs, &KeyError{Key: "key_file", Problem: "conflicts with client_secret"})
+	case !key && p.ClientSecret == "":
+		errs = append(errs, &KeyError{Key: "key_file", Problem: "is required unless client_secret is set"})
+	}
+	return errors.Join(errs...)
+}
+
 // mustParse parses doc and fails the test on error.
 func mustParse(t *testing.T, doc string) *File {
 	t.Helper()
-	f, err := Parse(testPath, []byte(doc), envFrom(baseEnv))
+	f, err := Parse(testPath, []byte(doc), envFrom(baseEnv), testKinds)
 	if err != nil {
 		t.Fatalf("Parse: %v\ndocument:\n%s", err, doc)
 	}
@@ -35,7 +68,7 @@ func mustParse(t *testing.T, doc string) *File {
 // parseErr parses doc, which must fail, and returns the *Error.
 func parseErr(t *testing.T, doc string, env map[string]string) *Error {
 	t.Helper()
-	f, err := Parse(testPath, []byte(doc), envFrom(env))
+	f, err := Parse(testPath, []byte(doc), envFrom(env), testKinds)
 	if err == nil {
 		// A problem inside one provider table stays with that provider.
 		err = f.Err()

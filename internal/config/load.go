@@ -15,10 +15,10 @@ import (
 // anything near this size is a mistake (a wrong --config) rather than a config.
 const MaxFileSize = 1 << 20
 
-// Load reads and parses the config file at path. A missing file is an *Error
-// for which errors.Is(err, ErrNotFound) holds; its message tells the user how
-// to create one.
-func Load(path string, getenv func(string) string) (*File, error) {
+// Load reads and parses the config file at path, knowing the given kinds
+// (see Parse). A missing file is an *Error for which errors.Is(err,
+// ErrNotFound) holds; its message tells the user how to create one.
+func Load(path string, getenv func(string) string, kinds []Kind) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -34,7 +34,7 @@ func Load(path string, getenv func(string) string) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Problem: fmt.Sprintf("is larger than %d bytes; is this the right file?", MaxFileSize)}
 	}
-	return Parse(path, data, getenv)
+	return Parse(path, data, getenv, kinds)
 }
 
 // pathErrReason drops the path from an *fs.PathError, which Error already
@@ -48,22 +48,25 @@ func pathErrReason(err error) string {
 }
 
 // Parse decodes and validates a config document; path is used in errors and
-// to resolve relative private_key_file paths. getenv resolves ${VAR}
-// references; nil means an empty environment. Every error is an *Error, and
-// when the document has several problems it is the first one in the file.
-func Parse(path string, data []byte, getenv func(string) string) (*File, error) {
+// to resolve relative paths of settings (Setting.Path). getenv resolves
+// ${VAR} references; nil means an empty environment. kinds is the catalog of
+// every valid kind, in the order errors list them (provider.Kinds() for
+// authcli's own). Every error is an *Error, and when the document has
+// several problems it is the first one in the file.
+func Parse(path string, data []byte, getenv func(string) string, kinds []Kind) (*File, error) {
 	getenv = orEmptyEnv(getenv)
 	// Editors on Windows like to start files with a byte order mark, which
 	// TOML does not allow. It sits on line 1, so line numbers are unchanged.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 
 	keys := indexKeys(data)
-	raw, derr := decode(path, data, keys)
+	cat := newCatalog(kinds)
+	raw, derr := decode(path, data, keys, cat)
 	if derr != nil {
 		return nil, derr
 	}
 
-	v := &validator{file: path, keys: keys, getenv: getenv}
+	v := &validator{file: path, keys: keys, getenv: getenv, kinds: cat}
 	f := &File{Path: path, Providers: make(map[string]*Provider, len(raw.Providers)), Problems: map[string]*Error{}}
 	names := make([]string, 0, len(raw.Providers))
 	for name := range raw.Providers {
@@ -87,15 +90,15 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 	}
 	v.sharedRedirects(f)
 	f.DefaultProvider = v.defaultProvider(raw.DefaultProvider, names)
-	kinds := make(map[string]string, len(raw.Providers))
+	tableKinds := make(map[string]string, len(raw.Providers))
 	for name, p := range raw.Providers {
 		if p == nil {
-			kinds[name] = rawKind(name, nil)
+			tableKinds[name] = rawKind(name, nil, cat)
 			continue
 		}
-		kinds[name] = rawKind(name, p.Kind)
+		tableKinds[name] = rawKind(name, p.Kind, cat)
 	}
-	routes := v.routes(raw.Git, raw.Docker, kinds)
+	routes := v.routes(raw.Git, raw.Docker, tableKinds)
 	f.Git, f.Docker = routes.Git, routes.Docker
 
 	if len(v.errs) > 0 {

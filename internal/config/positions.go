@@ -22,6 +22,56 @@ const pathSep = "\x00"
 func indexKeys(data []byte) keyLines {
 	idx := keyLines{}
 	lines := newLineTable(data)
+	walkKeys(data, func(path []string, prefix, offset int) {
+		// Each dotted prefix of the key is written on the key's line.
+		line := lines.line(offset)
+		for n := prefix + 1; n <= len(path); n++ {
+			k := strings.Join(path[:n], pathSep)
+			if _, seen := idx[k]; !seen {
+				idx[k] = line
+			}
+		}
+	})
+	return idx
+}
+
+// keyPaths maps the position of every key the document writes to its full
+// path, for keys whose position is known but whose path is not: go-toml's
+// strict mode names a key inside an inline table without the tables around
+// it.
+type keyPaths struct {
+	lines lineTable
+	paths map[int][]string // by the offset of the key's first part
+}
+
+func indexKeyPaths(data []byte) keyPaths {
+	kp := keyPaths{lines: newLineTable(data), paths: map[int][]string{}}
+	walkKeys(data, func(path []string, _, offset int) {
+		if _, seen := kp.paths[offset]; !seen {
+			kp.paths[offset] = path
+		}
+	})
+	return kp
+}
+
+// at is the full path of the key written at line and column (both 1-based,
+// the column in bytes, as go-toml reports them), or nil.
+func (kp keyPaths) at(line, column int) []string {
+	offset := column - 1
+	if line > 1 {
+		if line-2 >= len(kp.lines) {
+			return nil
+		}
+		offset += kp.lines[line-2] + 1
+	}
+	return kp.paths[offset]
+}
+
+// walkKeys calls visit for every key the document writes (table headers,
+// dotted keys, keys of inline tables) with its full path, how many parts of
+// it come from the table around it, and the offset of its first written
+// part.
+func walkKeys(data []byte, visit func(path []string, prefix, offset int)) {
 	var p unstable.Parser
 	p.Reset(data)
 	var table []string
@@ -29,12 +79,11 @@ func indexKeys(data []byte) keyLines {
 		expr := p.Expression()
 		switch expr.Kind {
 		case unstable.Table, unstable.ArrayTable:
-			table = idx.addKey(lines, nil, expr.Key())
+			table = visitKey(nil, expr.Key(), visit)
 		case unstable.KeyValue:
-			idx.addKeyValue(lines, table, expr, 0)
+			walkKeyValue(table, expr, visit, 0)
 		}
 	}
-	return idx
 }
 
 // lineTable turns byte offsets into 1-based line numbers.
@@ -60,8 +109,8 @@ func (t lineTable) line(offset int) int {
 // three tables deep, so anything deeper is an error decoding reports anyway.
 const maxInlineDepth = 8
 
-func (idx keyLines) addKeyValue(lines lineTable, table []string, kv *unstable.Node, depth int) {
-	path := idx.addKey(lines, table, kv.Key())
+func walkKeyValue(table []string, kv *unstable.Node, visit func([]string, int, int), depth int) {
+	path := visitKey(table, kv.Key(), visit)
 	v := kv.Value()
 	if v == nil || v.Kind != unstable.InlineTable || depth >= maxInlineDepth {
 		return
@@ -69,26 +118,24 @@ func (idx keyLines) addKeyValue(lines lineTable, table []string, kv *unstable.No
 	children := v.Children()
 	for children.Next() {
 		if c := children.Node(); c.Kind == unstable.KeyValue {
-			idx.addKeyValue(lines, path, c, depth+1)
+			walkKeyValue(path, c, visit, depth+1)
 		}
 	}
 }
 
-// addKey records prefix+key and each dotted prefix of it at the key's line,
-// and returns the full path.
-func (idx keyLines) addKey(lines lineTable, prefix []string, it unstable.Iterator) []string {
+// visitKey visits prefix+key and returns the full path.
+func visitKey(prefix []string, it unstable.Iterator, visit func([]string, int, int)) []string {
 	path := append([]string(nil), prefix...)
-	line := 0
+	offset := -1
 	for it.Next() {
 		n := it.Node()
-		if line == 0 {
-			line = lines.line(int(n.Raw.Offset))
+		if offset < 0 {
+			offset = int(n.Raw.Offset)
 		}
 		path = append(path, string(n.Data))
-		k := strings.Join(path, pathSep)
-		if _, seen := idx[k]; !seen {
-			idx[k] = line
-		}
+	}
+	if offset >= 0 {
+		visit(path, len(prefix), offset)
 	}
 	return path
 }

@@ -52,9 +52,11 @@ const (
 // LoadRoutes reads only the credential-helper tables of the config file
 // (and the provider kinds they refer to), for `authcli git-credential` and
 // docker-credential-authcli: those run for every fetch or pull and must not
-// pay for validating every provider. A missing file means no routes. Errors
-// are *Error values naming the file, line and key, like Load's.
-func LoadRoutes(path string, getenv func(string) string) (*Routes, error) {
+// pay for validating every provider. kinds is the catalog, as for Load: it
+// says which table names imply their kind (Route.Kind); nil leaves Kind to
+// what the kind keys say. A missing file means no routes. Errors are *Error
+// values naming the file, line and key, like Load's.
+func LoadRoutes(path string, getenv func(string) string, kinds []Kind) (*Routes, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -70,7 +72,7 @@ func LoadRoutes(path string, getenv func(string) string) (*Routes, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: path, Problem: fmt.Sprintf("is larger than %d bytes; is this the right file?", MaxFileSize)}
 	}
-	return ParseRoutes(path, data, getenv)
+	return ParseRoutes(path, data, getenv, kinds)
 }
 
 // routesOnly is the part of the document LoadRoutes decodes; other keys are
@@ -84,25 +86,26 @@ type routesOnly struct {
 }
 
 // ParseRoutes is LoadRoutes on a document already read.
-func ParseRoutes(path string, data []byte, getenv func(string) string) (*Routes, error) {
+func ParseRoutes(path string, data []byte, getenv func(string) string, kinds []Kind) (*Routes, error) {
 	getenv = orEmptyEnv(getenv)
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	cat := newCatalog(kinds)
 	var raw routesOnly
 	if err := toml.Unmarshal(data, &raw); err != nil {
 		// Strict decoding finds the line and key of the problem.
-		if _, derr := decode(path, data, indexKeys(data)); derr != nil {
+		if _, derr := decode(path, data, indexKeys(data), cat); derr != nil {
 			return nil, derr
 		}
 		return nil, &Error{File: path, Problem: "cannot be decoded as TOML"}
 	}
-	kinds := make(map[string]string, len(raw.Providers))
+	tableKinds := make(map[string]string, len(raw.Providers))
 	for name, p := range raw.Providers {
-		kinds[name] = rawKind(name, p.Kind)
+		tableKinds[name] = rawKind(name, p.Kind, cat)
 	}
 	// Line numbers are only worth indexing when there is an error to place.
 	build := func(keys keyLines) (*Routes, []*Error) {
 		v := &validator{file: path, keys: keys, getenv: getenv}
-		r := v.routes(raw.Git, raw.Docker, kinds)
+		r := v.routes(raw.Git, raw.Docker, tableKinds)
 		return r, v.errs
 	}
 	r, errs := build(keyLines{})
@@ -190,11 +193,11 @@ func (v *validator) routeTable(table string, raw map[string]*rawRoute, kinds map
 
 // rawKind is a provider table's kind before validation: the kind key, else
 // the table name when it is a preset's; "" when neither says.
-func rawKind(name string, kind *string) string {
+func rawKind(name string, kind *string, cat *catalog) string {
 	switch {
 	case kind != nil:
 		return *kind
-	case IsPreset(name):
+	case cat.preset(name) != nil:
 		return name
 	}
 	return ""

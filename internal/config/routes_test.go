@@ -38,7 +38,7 @@ func TestRoutes(t *testing.T) {
 		"docker": {"registry.corp.example": {Host: "registry.corp.example", Provider: "corp", Kind: "oidc", IDToken: true}},
 	}
 	full := mustParse(t, routesDoc)
-	lean, err := ParseRoutes(testPath, []byte(routesDoc), nil)
+	lean, err := ParseRoutes(testPath, []byte(routesDoc), nil, testKinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRoutesErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(testPath, []byte(tt.doc), nil)
+			_, err := Parse(testPath, []byte(tt.doc), nil, testKinds)
 			ce := asConfigError(t, "Parse", err)
 			if ce.Key != tt.key || ce.Line != tt.line || !strings.Contains(ce.Problem, tt.problem) || ce.File != testPath {
 				t.Errorf("Parse: %v\nwant %s:%d: %s: …%s…", err, testPath, tt.line, tt.key, tt.problem)
@@ -83,7 +83,7 @@ func TestRoutesErrors(t *testing.T) {
 			if tt.name == "unknown key" {
 				return // ParseRoutes looks only at the keys it knows
 			}
-			_, err = ParseRoutes(testPath, []byte(tt.doc), nil)
+			_, err = ParseRoutes(testPath, []byte(tt.doc), nil, testKinds)
 			ce = asConfigError(t, "ParseRoutes", err)
 			if ce.Key != tt.key || ce.Line != tt.line || !strings.Contains(ce.Problem, tt.problem) {
 				t.Errorf("ParseRoutes: %v\nwant line %d key %s problem …%s…", err, tt.line, tt.key, tt.problem)
@@ -105,7 +105,7 @@ func asConfigError(t *testing.T, what string, err error) *Error {
 // read, and a missing file is simply no routes.
 func TestLoadRoutesLean(t *testing.T) {
 	dir := t.TempDir()
-	r, err := LoadRoutes(filepath.Join(dir, "absent.toml"), nil)
+	r, err := LoadRoutes(filepath.Join(dir, "absent.toml"), nil, testKinds)
 	if err != nil || len(r.Git) != 0 || len(r.Docker) != 0 {
 		t.Fatalf("missing file: %v %+v", err, r)
 	}
@@ -114,13 +114,13 @@ func TestLoadRoutesLean(t *testing.T) {
 	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r, err = LoadRoutes(p, nil)
+	r, err = LoadRoutes(p, nil, testKinds)
 	if err != nil || r.Git["code.corp.example"].Provider != "corp" {
 		t.Fatalf("LoadRoutes: %v %+v", err, r)
 	}
-	if _, err := Load(p, nil); err != nil {
+	if _, err := Load(p, nil, testKinds); err != nil {
 		t.Fatalf("Load: %v", err)
-	} else if f, _ := Load(p, nil); f.Problems["corp"] == nil {
+	} else if f, _ := Load(p, nil, testKinds); f.Problems["corp"] == nil {
 		t.Error("the full load should report the corp table's problems")
 	}
 }
@@ -157,7 +157,7 @@ func FuzzParseRoutes(f *testing.F) {
 	f.Add("git = { \"h\" = { provider = \"p\" } }\n[providers.p]\n")
 	f.Add("[docker.\"[::1]:5\"]\nprovider = \"${X}\"\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		r, err := ParseRoutes("fuzz.toml", []byte(in), func(string) string { return "v" })
+		r, err := ParseRoutes("fuzz.toml", []byte(in), func(string) string { return "v" }, testKinds)
 		if err != nil {
 			var ce *Error
 			if !errors.As(err, &ce) || ce.Problem == "" || ce.File != "fuzz.toml" {

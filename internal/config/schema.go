@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -50,10 +51,9 @@ type rawProvider struct {
 	Grant              *string           `toml:"grant"`
 	AuthParams         map[string]string `toml:"auth_params"`
 	Claims             *rawClaims        `toml:"claims"`
-	Tenant             *string           `toml:"tenant"`
-	TeamID             *string           `toml:"team_id"`
-	KeyID              *string           `toml:"key_id"`
-	PrivateKeyFile     *string           `toml:"private_key_file"`
+	// Settings are the keys some kind of the catalog declares; decode
+	// fills them in, go-toml does not see them.
+	Settings map[string]string `toml:"-"`
 }
 
 type rawClaims struct {
@@ -88,10 +88,6 @@ func (r *rawProvider) stringFields() []stringField {
 		{"redirect_path", &r.RedirectPath},
 		{"redirect_uri", &r.RedirectURI},
 		{"grant", &r.Grant},
-		{"tenant", &r.Tenant},
-		{"team_id", &r.TeamID},
-		{"key_id", &r.KeyID},
-		{"private_key_file", &r.PrivateKeyFile},
 	}
 }
 
@@ -105,8 +101,12 @@ func (c *rawClaims) stringFields() []stringField {
 	}
 }
 
-// decode runs go-toml in strict mode and turns its errors into *Error.
-func decode(file string, data []byte, keys keyLines) (*rawFile, *Error) {
+// decode runs go-toml in strict mode and turns its errors into *Error. The
+// keys a kind of the catalog declares are not unknown: they are read into
+// rawProvider.Settings, whichever kind the table turns out to be, so that
+// a setting on the wrong kind is that provider's problem (validation says
+// which kind it belongs to) rather than the whole file's.
+func decode(file string, data []byte, keys keyLines, cat *catalog) (*rawFile, *Error) {
 	var raw rawFile
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -118,15 +118,35 @@ func decode(file string, data []byte, keys keyLines) (*rawFile, *Error) {
 	// The library's errors are not wrapped in ours: their String() quotes
 	// the offending document line, which may hold a secret.
 	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) && len(strict.Errors) > 0 {
-		first := strict.Errors[0]
-		for _, e := range strict.Errors[1:] {
-			if l, c := e.Position(); lessPos(l, c, first) {
-				first = e
+	if errors.As(err, &strict) {
+		// Strict mode reports unknown keys once the rest decoded.
+		var first *strictKey
+		settings := false
+		paths := indexKeyPaths(data)
+		for _, e := range strict.Errors {
+			k := strictKey{path: e.Key()}
+			k.line, k.col = e.Position()
+			if full := paths.at(k.line, k.col); len(full) > len(k.path) {
+				k.path = full
+			}
+			switch {
+			case isSettingPath(k.path, cat):
+				settings = true
+			case first == nil || k.line < first.line || k.line == first.line && k.col < first.col:
+				first = &k
 			}
 		}
-		line, _ := first.Position()
-		return nil, unknownKeyError(file, line, first.Key())
+		// A setting that is not a string is a type error, and go-toml
+		// reports those before unknown keys.
+		if settings {
+			if e := readSettings(file, data, keys, &raw, cat); e != nil {
+				return nil, e
+			}
+		}
+		if first != nil {
+			return nil, unknownKeyError(file, first.line, first.path, cat)
+		}
+		return &raw, nil
 	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
@@ -151,9 +171,59 @@ func decode(file string, data []byte, keys keyLines) (*rawFile, *Error) {
 	return nil, &Error{File: file, Problem: "cannot be decoded as TOML"}
 }
 
-func lessPos(line, col int, e toml.DecodeError) bool {
-	l, c := e.Position()
-	return line < l || line == l && col < c
+// isSettingPath reports whether path is a kind-only setting of a provider
+// table (or below one, which readSettings refuses).
+func isSettingPath(path []string, cat *catalog) bool {
+	return len(path) >= 3 && path[0] == "providers" && cat.isSetting(path[2])
+}
+
+// readSettings decodes the provider tables again, loosely, for the values
+// of the kind-only settings strict decoding passed over. Each must be a
+// string.
+func readSettings(file string, data []byte, keys keyLines, raw *rawFile, cat *catalog) *Error {
+	var loose struct {
+		Providers map[string]map[string]any `toml:"providers"`
+	}
+	if err := toml.Unmarshal(data, &loose); err != nil {
+		return &Error{File: file, Problem: "cannot be decoded as TOML"} // strict decoding read it
+	}
+	var errs []*Error
+	for _, name := range slices.Sorted(maps.Keys(loose.Providers)) {
+		for _, key := range slices.Sorted(maps.Keys(loose.Providers[name])) {
+			if !cat.isSetting(key) {
+				continue
+			}
+			s, ok := loose.Providers[name][key].(string)
+			if !ok {
+				path := []string{"providers", name, key}
+				errs = append(errs, &Error{File: file, Line: keys.exact(path), Key: formatKey(path), Problem: "must be a string"})
+				continue
+			}
+			if raw.Providers == nil {
+				raw.Providers = map[string]*rawProvider{}
+			}
+			rp := raw.Providers[name]
+			if rp == nil {
+				rp = &rawProvider{}
+				raw.Providers[name] = rp
+			}
+			if rp.Settings == nil {
+				rp.Settings = map[string]string{}
+			}
+			rp.Settings[key] = s
+		}
+	}
+	if len(errs) > 0 {
+		return earliest(errs)
+	}
+	return nil
+}
+
+// strictKey is a key go-toml's strict mode did not find in rawFile, with
+// its full path (see keyPaths) and position.
+type strictKey struct {
+	path      []string
+	line, col int
 }
 
 func isTypeMismatch(msg string) bool {
@@ -164,8 +234,11 @@ func isTypeMismatch(msg string) bool {
 
 // unknownKeyError reports the first part of path the schema does not know,
 // with the closest known key when one is near.
-func unknownKeyError(file string, line int, path []string) *Error {
+func unknownKeyError(file string, line int, path []string, cat *catalog) *Error {
 	t, stop, known := walkSchema(path)
+	if t == reflect.TypeFor[rawProvider]() {
+		known = append(known, cat.settingKeys()...)
+	}
 	switch {
 	case stop < 0:
 		// The library flagged a key the schema knows; report it as is.
@@ -215,7 +288,7 @@ func walkSchema(path []string) (reflect.Type, int, []string) {
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if tomlKey(f) == key {
+		if k := tomlKey(f); k == key && k != "-" {
 			return f, true
 		}
 	}
@@ -225,7 +298,9 @@ func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 func structKeys(t reflect.Type) []string {
 	keys := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		keys = append(keys, tomlKey(t.Field(i)))
+		if k := tomlKey(t.Field(i)); k != "-" {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	return keys

@@ -14,6 +14,7 @@ type validator struct {
 	file   string
 	keys   keyLines
 	getenv func(string) string
+	kinds  *catalog
 	errs   []*Error
 }
 
@@ -78,6 +79,12 @@ func (v *validator) provider(name string, raw *rawProvider) *Provider {
 			v.expandField(at("claims", f.key), f.ptr)
 		}
 	}
+	settings := make(map[string]string, len(raw.Settings))
+	for _, k := range sortedKeys(raw.Settings) {
+		if out, ok := v.expandString(at(k), raw.Settings[k], "; set a value or remove the line"); ok {
+			settings[k] = out
+		}
+	}
 	for i, s := range raw.Scopes {
 		out, problem := expand(s, v.getenv)
 		if problem != "" {
@@ -115,17 +122,16 @@ func (v *validator) provider(name string, raw *rawProvider) *Provider {
 		TrustEmailVerified: raw.TrustEmailVerified != nil && *raw.TrustEmailVerified,
 		RequireIss:         raw.RequireIss != nil && *raw.RequireIss,
 		Grant:              orDefault(raw.Grant, GrantAuthorizationCode),
-		Tenant:             deref(raw.Tenant),
-		TeamID:             deref(raw.TeamID),
-		KeyID:              deref(raw.KeyID),
-		PrivateKeyFile:     deref(raw.PrivateKeyFile),
 	}
 	if len(params) > 0 {
 		p.AuthParams = params
 	}
+	if len(settings) > 0 {
+		p.Settings = settings
+	}
 
-	kindOK := v.kind(p, raw, at("kind"))
-	p.DisplayName = orDefault(raw.DisplayName, defaultDisplayName(name, p.Kind))
+	kind := v.kind(p, raw, at("kind"))
+	p.DisplayName = orDefault(raw.DisplayName, defaultDisplayName(name, kind))
 
 	switch p.Grant {
 	case GrantAuthorizationCode:
@@ -154,8 +160,8 @@ func (v *validator) provider(name string, raw *rawProvider) *Provider {
 		}
 	}
 
-	if kindOK {
-		v.kindRules(p, raw, at)
+	if kind != nil {
+		v.kindRules(p, raw, kind, at)
 	}
 	if len(v.errs) > before {
 		return nil
@@ -173,64 +179,39 @@ func (v *validator) expandField(path []string, ptr **string) {
 	}
 }
 
-// kind settles p.Kind and reports whether it is valid.
-func (v *validator) kind(p *Provider, raw *rawProvider, path []string) bool {
+// kind settles p.Kind and returns its Kind, or nil when it is not valid.
+func (v *validator) kind(p *Provider, raw *rawProvider, path []string) *Kind {
+	names := v.kinds.names()
 	switch {
 	case raw.Kind != nil:
 		p.Kind = *raw.Kind
-	case IsPreset(p.Name):
+	case v.kinds.preset(p.Name) != nil:
 		p.Kind = p.Name
 	default:
-		v.fail(path, "is required (one of "+strings.Join(Kinds(), ", ")+")")
-		return false
+		v.fail(path, "is required (one of "+strings.Join(names, ", ")+")")
+		return nil
 	}
-	if slices.Contains(Kinds(), p.Kind) {
-		return true
+	if k := v.kinds.byName[p.Kind]; k != nil {
+		return k
 	}
-	problem := "unknown kind " + quoteValue(p.Kind) + "; valid kinds: " + strings.Join(Kinds(), ", ")
-	if s := suggest(p.Kind, Kinds()); s != "" {
+	problem := "unknown kind " + quoteValue(p.Kind) + "; valid kinds: " + strings.Join(names, ", ")
+	if s := suggest(p.Kind, names); s != "" {
 		problem += "; did you mean " + s + "?"
 	}
 	v.fail(path, problem)
-	return false
+	return nil
 }
 
-// kindRules checks what depends on the kind: required endpoints and the
-// settings that only one kind understands.
-func (v *validator) kindRules(p *Provider, raw *rawProvider, at func(...string) []string) {
-	authCode := p.Grant == GrantAuthorizationCode
-	switch p.Kind {
-	case KindOIDC:
-		if raw.Issuer == nil {
-			v.fail(at("issuer"), "is required for kind oidc (the provider's OpenID issuer URL)")
-		}
-		// A machine identity gets no ID token whatever it asks for, so
-		// its scopes are the API's own.
-		if authCode && p.Scopes != nil && !slices.Contains(p.Scopes, "openid") {
-			v.fail(at("scopes"), "must include openid for kind oidc, or the provider returns no ID token")
-		}
-	case KindOAuth2:
-		if raw.Issuer != nil {
-			v.fail(at("issuer"), "applies only to OpenID providers; kind oauth2 uses auth_url, token_url and userinfo_url")
-		}
-		if authCode && raw.AuthURL == nil {
-			v.fail(at("auth_url"), "is required for kind oauth2")
-		}
-		if raw.TokenURL == nil {
-			v.fail(at("token_url"), "is required for kind oauth2")
-		}
-		if authCode && raw.UserinfoURL == nil {
-			v.fail(at("userinfo_url"), "is required for kind oauth2 (authcli reads who signed in from it)")
-		}
-	}
-
-	if p.RequireIss && (p.Kind == KindOAuth2 || p.Kind == KindGitHub || p.Kind == KindFacebook) {
+// kindRules checks what depends on the kind: what the catalog says of it,
+// the settings only other kinds understand, and the kind's own Check.
+func (v *validator) kindRules(p *Provider, raw *rawProvider, k *Kind, at func(...string) []string) {
+	if p.RequireIss && !k.OpenID {
 		v.fail(at("require_iss"), "applies only to OpenID providers: the iss parameter is compared with the issuer, which kind "+p.Kind+" does not have")
 	}
-	if raw.Claims != nil && p.Kind != KindOAuth2 {
-		v.fail(at("claims"), "applies only to kind oauth2; other kinds read the profile from the ID token or their preset")
+	if raw.Claims != nil && !k.Claims {
+		v.fail(at("claims"), "applies only to kind "+v.kinds.claimKinds()+"; other kinds read the profile from the ID token or their preset")
 	}
-	if p.Kind == KindOAuth2 {
+	if k.Claims {
 		p.Claims = Claims{
 			Subject:       orDefault(nilClaims(raw.Claims).Subject, DefaultSubjectClaim),
 			Email:         deref(nilClaims(raw.Claims).Email),
@@ -247,53 +228,58 @@ func (v *validator) kindRules(p *Provider, raw *rawProvider, at func(...string) 
 		}
 	}
 
-	if p.Kind == KindMicrosoft {
-		if raw.Tenant == nil {
-			p.Tenant = DefaultMicrosoftTenant
+	for _, key := range sortedKeys(p.Settings) {
+		if k.setting(key) == nil {
+			v.fail(at(key), "applies only to kind "+v.kinds.owners(key))
 		}
-		if raw.Tenant != nil && !validTenant(p.Tenant) {
-			v.fail(at("tenant"), "must be common, organizations, consumers, a tenant ID or a domain name")
+	}
+	for _, s := range k.Settings {
+		if _, set := p.Settings[s.Key]; !set && s.Default != "" {
+			if p.Settings == nil {
+				p.Settings = map[string]string{}
+			}
+			p.Settings[s.Key] = s.Default
 		}
-	} else if raw.Tenant != nil {
-		v.fail(at("tenant"), "applies only to kind microsoft")
 	}
 
-	appleKeys := []struct {
-		key string
-		raw *string
-	}{{"team_id", raw.TeamID}, {"key_id", raw.KeyID}, {"private_key_file", raw.PrivateKeyFile}}
-	switch {
-	case p.Kind != KindApple:
-		for _, k := range appleKeys {
-			if k.raw != nil {
-				v.fail(at(k.key), "applies only to kind apple")
-			}
-		}
-	case raw.ClientSecret != nil:
-		for _, k := range appleKeys {
-			if k.raw != nil {
-				v.fail(at(k.key), "conflicts with client_secret; set either client_secret or team_id, key_id and private_key_file")
-			}
-		}
-	default:
-		for _, k := range appleKeys {
-			if k.raw == nil {
-				v.fail(at(k.key), "is required for kind apple unless client_secret is set (authcli signs Apple's client secret with this key)")
-			}
-		}
-		if raw.PrivateKeyFile != nil {
-			path, problem := v.keyFilePath(*raw.PrivateKeyFile)
+	before := len(v.errs)
+	if k.Check != nil {
+		v.checkErrors(k.Check(p), at)
+	}
+	if len(v.errs) > before {
+		return
+	}
+	for _, s := range k.Settings {
+		if value, set := p.Settings[s.Key]; set && s.Path {
+			path, problem := v.filePath(value)
 			if problem != "" {
-				v.fail(at("private_key_file"), problem)
+				v.fail(at(s.Key), problem)
 			}
-			p.PrivateKeyFile = path
+			p.Settings[s.Key] = path
 		}
 	}
 }
 
-// keyFilePath expands "~/" from $HOME and resolves a relative path against
-// the config file's directory, where a user keeps a key they mention in it.
-func (v *validator) keyFilePath(path string) (string, string) {
+// checkErrors records what a Kind's Check returned: *KeyError values,
+// alone or joined with errors.Join. Anything else is a bug in the kind,
+// reported against the table so that it is still an *Error.
+func (v *validator) checkErrors(err error, at func(...string) []string) {
+	switch e := err.(type) {
+	case nil:
+	case interface{ Unwrap() []error }:
+		for _, err := range e.Unwrap() {
+			v.checkErrors(err, at)
+		}
+	case *KeyError:
+		v.fail(at(strings.Split(e.Key, ".")...), e.Problem)
+	default:
+		v.fail(at(), e.Error())
+	}
+}
+
+// filePath expands "~/" from $HOME and resolves a relative path against
+// the config file's directory, where a user keeps a file they mention in it.
+func (v *validator) filePath(path string) (string, string) {
 	switch {
 	case path == "~" || strings.HasPrefix(path, "~/") || strings.HasPrefix(path, `~\`):
 		home := v.getenv("HOME")
@@ -462,19 +448,6 @@ func validClaimPath(s string) bool {
 		}
 	}
 	return true
-}
-
-// validTenant keeps the tenant safe to put in a URL path: a GUID, a domain
-// name or one of Microsoft's keywords.
-func validTenant(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '-' && c != '.') {
-			return false
-		}
-	}
-	return s != "" && !strings.Contains(s, "..")
 }
 
 func deref(s *string) string {

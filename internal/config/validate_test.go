@@ -50,32 +50,33 @@ func TestValidationErrors(t *testing.T) {
 		{"quoted name with space", doc(`[providers."my corp"]`, `kind = "oidc"`), nil, `providers."my corp"`, 1, "not a valid provider name"},
 
 		// kinds
-		{"kind required", doc(`[providers.corp]`, `client_id = "x"`), nil, "providers.corp.kind", 1, "is required (one of oidc, oauth2, google"},
-		{"unknown kind", doc(`[providers.corp]`, `kind = "saml"`, `client_id = "x"`), nil, "providers.corp.kind", 2, `unknown kind "saml"; valid kinds: oidc, oauth2, google, github, apple, facebook, microsoft, gitlab`},
+		{"kind required", doc(`[providers.corp]`, `client_id = "x"`), nil, "providers.corp.kind", 1, "is required (one of oidc, oauth2, google, github, gitlab, acme)"},
+		{"generic kind is not implied", doc(`[providers.oidc]`, `issuer = "https://id.example"`, `client_id = "x"`), nil, "providers.oidc.kind", 1, "is required (one of oidc, oauth2"},
+		{"unknown kind", doc(`[providers.corp]`, `kind = "saml"`, `client_id = "x"`), nil, "providers.corp.kind", 2, `unknown kind "saml"; valid kinds: oidc, oauth2, google, github, gitlab, acme`},
 		{"kind suggestion", doc(`[providers.work]`, `kind = "Google"`, `client_id = "x"`), nil, "providers.work.kind", 2, "did you mean google?"},
 
 		// generic requirements
-		{"oidc needs issuer", doc(`[providers.corp]`, `kind = "oidc"`, `client_id = "x"`), nil, "providers.corp.issuer", 1, "is required for kind oidc"},
 		{"oidc needs client_id", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "https://id.example"`), nil, "providers.corp.client_id", 1, "is required"},
 		{"preset needs client_id", doc(`[providers.google]`, `trust_email_verified = true`), nil, "providers.google.client_id", 1, "is required"},
-		{"oidc scopes need openid", corpWith(`scopes = ["email", "profile"]`), nil, "providers.corp.scopes", 6, "must include openid"},
-		{"oauth2 needs auth_url", doc(`[providers.forge]`, `kind = "oauth2"`, `token_url = "https://f.example/t"`, `userinfo_url = "https://f.example/u"`, `client_id = "x"`), nil, "providers.forge.auth_url", 1, "is required for kind oauth2"},
-		{"oauth2 needs token_url", doc(`[providers.forge]`, `kind = "oauth2"`, `auth_url = "https://f.example/a"`, `userinfo_url = "https://f.example/u"`, `client_id = "x"`), nil, "providers.forge.token_url", 1, "is required for kind oauth2"},
-		{"oauth2 needs userinfo_url", doc(`[providers.forge]`, `kind = "oauth2"`, `auth_url = "https://f.example/a"`, `token_url = "https://f.example/t"`, `client_id = "x"`), nil, "providers.forge.userinfo_url", 1, "is required for kind oauth2"},
-		{"oauth2 refuses issuer", oauth2With(`issuer = "https://forge.example"`), nil, "providers.forge.issuer", 7, "applies only to OpenID providers"},
 		{"oauth2 claim path", oauth2With(`[providers.forge.claims]`, `subject = "data..id"`), nil, "providers.forge.claims.subject", 8, "dotted path"},
-		{"claims only for oauth2", corpWith(`claims = { subject = "id" }`), nil, "providers.corp.claims", 6, "applies only to kind oauth2"},
+		{"claims only for oauth2", corpWith(`claims = { subject = "id" }`), nil, "providers.corp.claims", 6, "applies only to kind oauth2; other kinds read the profile"},
+		{"require_iss without an issuer", doc(`[providers.github]`, `client_id = "c"`, `require_iss = true`), nil, "providers.github.require_iss", 3, "applies only to OpenID providers: the iss parameter is compared with the issuer, which kind github does not have"},
 
-		// presets
-		{"apple needs team_id", doc(`[providers.apple]`, `client_id = "com.example.app"`, `key_id = "K"`, `private_key_file = "/k.p8"`), nil, "providers.apple.team_id", 1, "is required for kind apple unless client_secret is set"},
-		{"apple needs key_id", doc(`[providers.apple]`, `client_id = "com.example.app"`, `team_id = "T"`, `private_key_file = "/k.p8"`), nil, "providers.apple.key_id", 1, "is required for kind apple"},
-		{"apple needs private_key_file", doc(`[providers.apple]`, `client_id = "com.example.app"`, `team_id = "T"`, `key_id = "K"`), nil, "providers.apple.private_key_file", 1, "is required for kind apple"},
-		{"apple secret conflicts with key", doc(`[providers.apple]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f"`, `team_id = "T"`), nil, "providers.apple.team_id", 4, "conflicts with client_secret"},
-		{"apple key file without HOME", doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~/AuthKey.p8"`), map[string]string{}, "providers.apple.private_key_file", 5, "HOME is not set"},
-		{"apple key file ~user", doc(`[providers.apple]`, `client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~bob/AuthKey.p8"`), nil, "providers.apple.private_key_file", 5, "only ~/ is expanded"},
-		{"team_id outside apple", doc(`[providers.github]`, `client_id = "c"`, `team_id = "T"`), nil, "providers.github.team_id", 3, "applies only to kind apple"},
-		{"tenant outside microsoft", doc(`[providers.google]`, `client_id = "c"`, `tenant = "common"`), nil, "providers.google.tenant", 3, "applies only to kind microsoft"},
-		{"tenant with a slash", doc(`[providers.microsoft]`, `client_id = "c"`, `tenant = "common/../x"`), nil, "providers.microsoft.tenant", 3, "a tenant ID or a domain name"},
+		// kind-only settings (testKinds' acme) and a kind's Check
+		{"check: missing setting", doc(`[providers.acme]`, `client_id = "c"`), nil, "providers.acme.key_file", 1, "is required unless client_secret is set"},
+		{"check: conflicting setting", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f"`, `key_file = "/k.pem"`), nil, "providers.acme.key_file", 4, "conflicts with client_secret"},
+		{"check: earliest of several", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "TOPSECRET-8c1f"`, `key_file = "/k.pem"`, `region = "mars"`), nil, "providers.acme.key_file", 4, "conflicts with client_secret"},
+		{"check: bad value", doc(`[providers.acme]`, `client_id = "c"`, `region = "mars"`, `key_file = "/k.pem"`), nil, "providers.acme.region", 3, "must be eu or us"},
+		{"path setting without HOME", doc(`[providers.acme]`, `client_id = "c"`, `region = "us"`, `key_file = "~/acme.pem"`), map[string]string{}, "providers.acme.key_file", 4, "starts with ~/ but HOME is not set; write the full path"},
+		{"path setting ~user", doc(`[providers.acme]`, `client_id = "c"`, `region = "us"`, `key_file = "~bob/acme.pem"`), nil, "providers.acme.key_file", 4, "only ~/ is expanded; write the full path"},
+		{"setting of another kind", doc(`[providers.github]`, `client_id = "c"`, `region = "eu"`), nil, "providers.github.region", 3, "applies only to kind acme"},
+		{"setting on a generic kind", corpWith(`key_file = "/k.pem"`), nil, "providers.corp.key_file", 6, "applies only to kind acme"},
+		{"setting empty", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `region = ""`), nil, "providers.acme.region", 4, "is empty; set a value or remove the line"},
+		{"setting unset variable", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `region = "${REGION}"`), map[string]string{}, "providers.acme.region", 4, "environment variable REGION is not set"},
+		{"setting not a string", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `region = 1`), nil, "providers.acme.region", 4, "must be a string"},
+		{"key below a setting", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `region.x = "eu"`), nil, "providers.acme.region", 4, "must be a string"},
+		{"setting as a table", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `[providers.acme.region]`, `x = 1`), nil, "providers.acme.region", 4, "must be a string"},
+		{"setting in an inline table", doc(`providers = { acme = { client_id = "c", key_file = "~x" } }`), nil, "providers.acme.key_file", 1, "only ~/ is expanded"},
 
 		// default_provider
 		{"default names nothing", doc(`default_provider = "gihub"`, `[providers.github]`, `client_id = "c"`), nil, "default_provider", 1, `"gihub" is not a configured provider; configured providers: github; did you mean github?`},
@@ -92,7 +93,7 @@ func TestValidationErrors(t *testing.T) {
 		{"credentials in URL", corpWith(`device_auth_url = "https://bob:TOPSECRET-8c1f@corp.example/device"`), nil, "providers.corp.device_auth_url", 6, "must not hold a user name or password"},
 		{"issuer with query", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "https://login.corp.example/?tenant=1"`, `client_id = "x"`), nil, "providers.corp.issuer", 3, "must not have a ?query"},
 		{"endpoint with fragment", corpWith(`token_url = "https://corp.example/token#x"`), nil, "providers.corp.token_url", 6, "#fragment"},
-		{"redirect_uri must be https", doc(`[providers.apple]`, `client_id = "c"`, `client_secret = "s"`, `redirect_uri = "http://127.0.0.1/relay"`), nil, "providers.apple.redirect_uri", 4, "must use https"},
+		{"redirect_uri must be https", doc(`[providers.acme]`, `client_id = "c"`, `client_secret = "s"`, `redirect_uri = "http://127.0.0.1/relay"`), nil, "providers.acme.redirect_uri", 4, "must use https"},
 		{"secret URL from env is not echoed", doc(`[providers.corp]`, `kind = "oidc"`, `issuer = "${ISSUER}"`, `client_id = "x"`), map[string]string{"ISSUER": "http://TOPSECRET-8c1f.example"}, "providers.corp.issuer", 3, "use https"},
 
 		// redirect settings
@@ -201,6 +202,11 @@ func TestUnknownKeys(t *testing.T) {
 		{"provider table at top level", doc(`[github]`, `client_id = "c"`), "github", 1, "the top level holds only", true},
 		{"first of several", corpWith(`colour = "blue"`, `isuer = "x"`), "providers.corp.colour", 6, "unknown key", true},
 		{"unknown subtable", corpWith(`[providers.corp.extra]`, `x = 1`), "providers.corp.extra", 6, "unknown key", true},
+		{"unknown key in an inline table", doc(`providers = { corp = { kind = "oidc", isuer = "https://x.example" } }`), "providers.corp.isuer", 1, "unknown key; did you mean issuer?", false},
+		{"misspelt setting", doc(`[providers.acme]`, `client_id = "c"`, `regoin = "us"`), "providers.acme.regoin", 3, "unknown key; did you mean region?", false},
+		{"misspelt setting on another kind", corpWith(`key_fil = "/k.pem"`), "providers.corp.key_fil", 6, "did you mean key_file?", false},
+		{"setting at the top level", doc(`region = "eu"`), "region", 1, "the top level holds only", true},
+		{"setting in a route table", doc(`[providers.github]`, `client_id = "c"`, `[git."github.com"]`, `provider = "github"`, `region = "eu"`), `git."github.com".region`, 5, "unknown key", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,7 +265,7 @@ func TestSharedRedirects(t *testing.T) {
 		{"b's explicit path is a's default", table("a", "") + table("b", `redirect_path = "/callback/a"`), []string{"a", "b"}},
 	}
 	for _, tt := range tests {
-		f, err := Parse("config.toml", []byte(tt.doc), nil)
+		f, err := Parse("config.toml", []byte(tt.doc), nil, testKinds)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -274,7 +280,7 @@ func TestSharedRedirects(t *testing.T) {
 			}
 		}
 	}
-	f, err := Parse("config.toml", []byte("[providers.gh]\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrequire_iss = true\n"), nil)
+	f, err := Parse("config.toml", []byte("[providers.gh]\nkind = \"github\"\nclient_id = \"c\"\nclient_secret = \"s\"\nrequire_iss = true\n"), nil, testKinds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +295,7 @@ func TestRegisteredRedirect(t *testing.T) {
 		{"redirect_port = 8085", "http://127.0.0.1:8085/callback/corp"},
 		{"redirect_host = \"localhost\"\nredirect_path = \"/oauth\"", "http://localhost/oauth"},
 	} {
-		f, err := Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nissuer = \"https://corp.example\"\nclient_id = \"c\"\n"+tt.extra+"\n"), nil)
+		f, err := Parse("config.toml", []byte("[providers.corp]\nkind = \"oidc\"\nissuer = \"https://corp.example\"\nclient_id = \"c\"\n"+tt.extra+"\n"), nil, testKinds)
 		if err != nil {
 			t.Fatal(err)
 		}

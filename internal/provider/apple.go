@@ -75,6 +75,32 @@ const (
 // client secret, which never leave this machine.
 const RelaySetup = "host an HTTPS URL on a domain registered for the Services ID that answers with a 307 redirect to http://127.0.0.1:PORT/callback/NAME (NAME: this provider table's name, or its redirect_path), then set redirect_uri to it and redirect_port to PORT"
 
+var appleKind = presetKind{
+	kind: config.Kind{
+		Name: "apple", Brand: "Apple", OpenID: true,
+		Settings: []config.Setting{{Key: "team_id"}, {Key: "key_id"}, {Key: "private_key_file", Path: true}},
+		Check:    checkAppleKey,
+	},
+	build: func(pc *config.Provider) (preset, error) { return applePreset(pc), nil },
+}
+
+// checkAppleKey: Apple's client secret is either set as it is or signed
+// with the Sign in with Apple key that team_id, key_id and
+// private_key_file name, never both.
+func checkAppleKey(pc *config.Provider) error {
+	var errs keyErrors
+	for _, key := range []string{"team_id", "key_id", "private_key_file"} {
+		_, set := pc.Settings[key]
+		switch {
+		case pc.ClientSecret != "" && set:
+			errs.add(key, "conflicts with client_secret; set either client_secret or team_id, key_id and private_key_file")
+		case pc.ClientSecret == "" && !set:
+			errs.add(key, "is required for kind apple unless client_secret is set (authcli signs Apple's client secret with this key)")
+		}
+	}
+	return errs.err()
+}
+
 func applePreset(pc *config.Provider) preset {
 	issuer := appleIssuer
 	if pc.Issuer != "" {
@@ -90,11 +116,11 @@ func applePreset(pc *config.Provider) preset {
 		check:         checkApple,
 		finish: func(pc *config.Provider, p *flow.Provider, now func() time.Time) error {
 			if p.ClientSecret == "" {
-				key, err := loadAppleKey(pc.PrivateKeyFile)
+				key, err := loadAppleKey(pc.Settings["private_key_file"])
 				if err != nil {
 					return &ConfigError{Provider: pc.Name, Key: "private_key_file", Problem: err.Error()}
 				}
-				secret, err := AppleClientSecret(key, pc.TeamID, pc.KeyID, p.ClientID, p.Issuer, now(), appleSecretLifetime)
+				secret, err := AppleClientSecret(key, pc.Settings["team_id"], pc.Settings["key_id"], p.ClientID, p.Issuer, now(), appleSecretLifetime)
 				if err != nil {
 					return fmt.Errorf("sign Apple's client secret: %w", err)
 				}
@@ -107,6 +133,9 @@ func applePreset(pc *config.Provider) preset {
 	}
 }
 
+// checkApple is what keeps a valid table from signing in: the relay, and
+// a key file that holds a Sign in with Apple key (checkAppleKey made sure
+// the settings are there).
 func checkApple(pc *config.Provider) *ConfigError {
 	fail := func(key, problem string) *ConfigError {
 		return &ConfigError{Provider: pc.Name, Key: key, Problem: problem}
@@ -117,12 +146,7 @@ func checkApple(pc *config.Provider) *ConfigError {
 	if pc.ClientSecret != "" {
 		return nil
 	}
-	for _, k := range []struct{ key, value string }{{"team_id", pc.TeamID}, {"key_id", pc.KeyID}, {"private_key_file", pc.PrivateKeyFile}} {
-		if k.value == "" {
-			return fail(k.key, "is required: authcli signs Apple's client secret with the Sign in with Apple key (team_id, key_id, private_key_file)")
-		}
-	}
-	if _, err := loadAppleKey(pc.PrivateKeyFile); err != nil {
+	if _, err := loadAppleKey(pc.Settings["private_key_file"]); err != nil {
 		return fail("private_key_file", err.Error())
 	}
 	return nil

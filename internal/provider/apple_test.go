@@ -13,12 +13,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/authcli/authcli/internal/config"
 )
 
 // writeKey writes a PEM PKCS #8 key file like Apple's AuthKey_KEYID.p8.
@@ -264,6 +267,50 @@ func TestAppleUserClaims(t *testing.T) {
 		got, _ := appleUserClaims(url.Values{"user": {tt.user}})["name"].(string)
 		if got != tt.want {
 			t.Errorf("user %q: name %q, want %q", tt.user, got, tt.want)
+		}
+	}
+}
+
+// TestAppleKeyRules: the config loader refuses an Apple table without a
+// way to get a client secret, or with two, at the key to fix.
+func TestAppleKeyRules(t *testing.T) {
+	doc := func(lines ...string) string {
+		return strings.Join(append([]string{"[providers.apple]"}, lines...), "\n") + "\n"
+	}
+	configRules(t, []configRule{
+		{name: "needs team_id", doc: doc(`client_id = "com.example.app"`, `key_id = "K"`, `private_key_file = "/k.p8"`), key: "providers.apple.team_id", line: 1, problem: "is required for kind apple unless client_secret is set (authcli signs Apple's client secret with this key)"},
+		{name: "needs key_id", doc: doc(`client_id = "com.example.app"`, `team_id = "T"`, `private_key_file = "/k.p8"`), key: "providers.apple.key_id", line: 1, problem: "is required for kind apple"},
+		{name: "needs private_key_file", doc: doc(`client_id = "com.example.app"`, `team_id = "T"`, `key_id = "K"`), key: "providers.apple.private_key_file", line: 1, problem: "is required for kind apple"},
+		{name: "needs all three, the first named", doc: doc(`client_id = "com.example"`), key: "providers.apple.team_id", line: 1, problem: "is required for kind apple"},
+		{name: "secret conflicts with key", doc: doc(`client_id = "c"`, `client_secret = "s"`, `team_id = "T"`), key: "providers.apple.team_id", line: 4, problem: "conflicts with client_secret; set either client_secret or team_id, key_id and private_key_file"},
+		{name: "key file without HOME", doc: doc(`client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~/AuthKey.p8"`), env: map[string]string{}, key: "providers.apple.private_key_file", line: 5, problem: "starts with ~/ but HOME is not set; write the full path"},
+		{name: "key file ~user", doc: doc(`client_id = "c"`, `team_id = "T"`, `key_id = "K"`, `private_key_file = "~bob/AuthKey.p8"`), key: "providers.apple.private_key_file", line: 5, problem: "only ~/ is expanded; write the full path"},
+		{name: "team_id outside apple", doc: "[providers.github]\nclient_id = \"c\"\nteam_id = \"T\"\n", key: "providers.github.team_id", line: 3, problem: "applies only to kind apple"},
+		{name: "private_key_file on oidc", doc: "[providers.corp]\nkind = \"oidc\"\nissuer = \"https://id.example\"\nclient_id = \"c\"\nprivate_key_file = \"/k.p8\"\n", key: "providers.corp.private_key_file", line: 5, problem: "applies only to kind apple"},
+	})
+}
+
+// TestAppleKeyFilePath: the key file is found where the user keeps it,
+// next to the config file or under their home.
+func TestAppleKeyFilePath(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"keys/AuthKey_K1.p8", "/home/alice/.config/authcli/keys/AuthKey_K1.p8"},
+		{"~/keys/a.p8", "/home/alice/keys/a.p8"},
+		{"/etc/a/../AuthKey.p8", "/etc/AuthKey.p8"},
+	}
+	for _, tt := range tests {
+		f, err := config.Parse("/home/alice/.config/authcli/config.toml", []byte("[providers.apple]\nclient_id = \"c\"\nteam_id = \"T1\"\nkey_id = \"K1\"\nprivate_key_file = \""+tt.file+"\"\n"),
+			func(k string) string { return map[string]string{"HOME": "/home/alice"}[k] }, Kinds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := f.Provider("apple")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"team_id": "T1", "key_id": "K1", "private_key_file": filepath.FromSlash(tt.want)}
+		if !reflect.DeepEqual(pc.Settings, want) {
+			t.Errorf("%s: settings %v, want %v", tt.file, pc.Settings, want)
 		}
 	}
 }

@@ -14,7 +14,7 @@ client_id = "Iv1.0123456789"
 client_secret = "${GITHUB_CLIENT_SECRET}"
 `)
 	env := map[string]string{"GITHUB_CLIENT_SECRET": "from-the-environment"}
-	f, err := config.Parse("config.toml", doc, func(k string) string { return env[k] })
+	f, err := config.Parse("config.toml", doc, func(k string) string { return env[k] }, provider.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -43,7 +43,7 @@ func ExampleStatus() {
 [providers.apple]
 client_id = "com.example.authcli.web"
 client_secret = "${APPLE_CLIENT_SECRET}"
-`), func(string) string { return "eyJhbGciOiJFUzI1NiJ9.premade" })
+`), func(string) string { return "eyJhbGciOiJFUzI1NiJ9.premade" }, provider.Kinds())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -50,6 +50,11 @@ const (
 	facebookRevokeURL    = facebookGraph + "/me/permissions"
 )
 
+var facebookKind = presetKind{
+	kind:  config.Kind{Name: "facebook", Brand: "Facebook"},
+	build: func(*config.Provider) (preset, error) { return facebookPreset(), nil },
+}
+
 func facebookPreset() preset {
 	return preset{
 		authURL:       facebookAuthURL,
@@ -59,7 +64,6 @@ func facebookPreset() preset {
 		scopes:        []string{"public_profile", "email"},
 		claims:        flow.ClaimMap{Subject: "id", Email: "email", Name: "name", AvatarURL: "picture.data.url"},
 		authStyle:     oauth2.AuthStyleInParams,
-		oauthOnly:     true,
 		check: func(pc *config.Provider) *ConfigError {
 			switch {
 			case pc.ClientSecret == "":

@@ -223,7 +223,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 // loader, so that defaults and validation are the user's.
 func parseProvider(t *testing.T, name, body string) *config.Provider {
 	t.Helper()
-	f, err := config.Parse("test.toml", []byte("[providers."+name+"]\n"+body), func(string) string { return "" })
+	f, err := config.Parse("test.toml", []byte("[providers."+name+"]\n"+body), func(string) string { return "" }, Kinds())
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -232,6 +232,48 @@ func parseProvider(t *testing.T, name, body string) *config.Provider {
 		t.Fatal(err)
 	}
 	return pc
+}
+
+// parseErr reads a config document that must not load through the real
+// config loader and returns its first problem, whole-file or per table.
+func parseErr(t *testing.T, doc string, env map[string]string) *config.Error {
+	t.Helper()
+	f, err := config.Parse("/home/alice/.config/authcli/config.toml", []byte(doc), func(k string) string { return env[k] }, Kinds())
+	if err == nil {
+		err = f.Err()
+	}
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse error = %v, want a *config.Error\ndocument:\n%s", err, doc)
+	}
+	return ce
+}
+
+// configRules runs table-driven config rules: each document's first
+// problem is at key, on line, and says problem.
+func configRules(t *testing.T, tests []configRule) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.env
+			if env == nil {
+				env = map[string]string{"HOME": "/home/alice"}
+			}
+			e := parseErr(t, tt.doc, env)
+			if e.Key != tt.key || e.Line != tt.line || !strings.Contains(e.Problem, tt.problem) {
+				t.Errorf("error %q: key %q line %d, want key %q line %d and …%s…", e, e.Key, e.Line, tt.key, tt.line, tt.problem)
+			}
+		})
+	}
+}
+
+type configRule struct {
+	name    string
+	doc     string
+	env     map[string]string // nil: HOME only
+	key     string
+	line    int
+	problem string
 }
 
 // freePort finds a loopback port for providers that need a fixed one.

@@ -17,6 +17,30 @@ import (
 	"github.com/authcli/authcli/internal/flow"
 )
 
+// The generic kinds, configured entirely from the file.
+const (
+	KindOIDC   = "oidc"
+	KindOAuth2 = "oauth2"
+)
+
+var oidcKind = presetKind{
+	kind:  config.Kind{Name: KindOIDC, OpenID: true, Check: checkOIDC},
+	build: func(*config.Provider) (preset, error) { return oidcPreset(), nil },
+}
+
+func checkOIDC(pc *config.Provider) error {
+	var errs keyErrors
+	if pc.Issuer == "" {
+		errs.add("issuer", "is required for kind oidc (the provider's OpenID issuer URL)")
+	}
+	// A machine identity gets no ID token whatever it asks for, so its
+	// scopes are the API's own.
+	if pc.Grant == config.GrantAuthorizationCode && pc.Scopes != nil && !slices.Contains(pc.Scopes, "openid") {
+		errs.add("scopes", "must include openid for kind oidc, or the provider returns no ID token")
+	}
+	return errs.err()
+}
+
 // oidcPreset is kind "oidc": everything comes from the issuer's discovery
 // document; revocation uses its revocation_endpoint (RFC 7009) unless
 // revocation_url overrides it.
@@ -50,14 +74,38 @@ func askConsentForOffline(p *flow.Provider) {
 	p.AuthParams["prompt"] = "consent"
 }
 
+var oauth2Kind = presetKind{
+	kind:  config.Kind{Name: KindOAuth2, Claims: true, Check: checkOAuth2},
+	build: func(pc *config.Provider) (preset, error) { return oauth2Preset(pc), nil },
+}
+
+func checkOAuth2(pc *config.Provider) error {
+	var errs keyErrors
+	authCode := pc.Grant == config.GrantAuthorizationCode
+	if pc.Issuer != "" {
+		errs.add("issuer", "applies only to OpenID providers; kind oauth2 uses auth_url, token_url and userinfo_url")
+	}
+	if authCode && pc.AuthURL == "" {
+		errs.add("auth_url", "is required for kind oauth2")
+	}
+	if pc.TokenURL == "" {
+		errs.add("token_url", "is required for kind oauth2")
+	}
+	if authCode && pc.UserinfoURL == "" {
+		errs.add("userinfo_url", "is required for kind oauth2 (authcli reads who signed in from it)")
+	}
+	return errs.err()
+}
+
 // oauth2Preset is kind "oauth2": explicit endpoints and a claim mapping
 // into the userinfo JSON ("additional providers are a few lines of
 // config"). Scopes default to none: the provider's own default applies.
-func oauth2Preset() preset {
+func oauth2Preset(pc *config.Provider) preset {
+	c := pc.Claims
 	return preset{
+		claims:            flow.ClaimMap{Subject: c.Subject, Email: c.Email, EmailVerified: c.EmailVerified, Name: c.Name, AvatarURL: c.AvatarURL},
 		grants:            []string{GrantRefreshToken},
 		clientCredentials: true,
-		oauthOnly:         true,
 		finish: func(_ *config.Provider, p *flow.Provider, now func() time.Time) error {
 			p.Revoke = rfc7009Revoker(*p, now, true)
 			return nil

@@ -186,3 +186,19 @@ func TestOIDCOfflineAccessAsksForConsent(t *testing.T) {
 		})
 	}
 }
+
+// TestGenericKindRules: what an oidc or oauth2 table must say, since no
+// preset says it for them.
+func TestGenericKindRules(t *testing.T) {
+	const forge = "[providers.forge]\nkind = \"oauth2\"\nclient_id = \"x\"\n"
+	configRules(t, []configRule{
+		{name: "oidc needs issuer", doc: "[providers.corp]\nkind = \"oidc\"\nclient_id = \"x\"\n", key: "providers.corp.issuer", line: 1, problem: "is required for kind oidc (the provider's OpenID issuer URL)"},
+		{name: "oidc scopes need openid", doc: "[providers.corp]\nkind = \"oidc\"\nissuer = \"https://id.example\"\nclient_id = \"x\"\nscopes = [\"email\", \"profile\"]\n", key: "providers.corp.scopes", line: 5, problem: "must include openid for kind oidc, or the provider returns no ID token"},
+		{name: "oauth2 needs auth_url", doc: forge + "token_url = \"https://f.example/t\"\nuserinfo_url = \"https://f.example/u\"\n", key: "providers.forge.auth_url", line: 1, problem: "is required for kind oauth2"},
+		{name: "oauth2 needs token_url", doc: forge + "auth_url = \"https://f.example/a\"\nuserinfo_url = \"https://f.example/u\"\n", key: "providers.forge.token_url", line: 1, problem: "is required for kind oauth2"},
+		{name: "oauth2 needs userinfo_url", doc: forge + "auth_url = \"https://f.example/a\"\ntoken_url = \"https://f.example/t\"\n", key: "providers.forge.userinfo_url", line: 1, problem: "is required for kind oauth2 (authcli reads who signed in from it)"},
+		{name: "oauth2 client credentials needs only token_url", doc: forge + "grant = \"client_credentials\"\n", key: "providers.forge.client_secret", line: 1, problem: "is required for the client_credentials grant"},
+		{name: "oauth2 refuses issuer", doc: forge + "auth_url = \"https://f.example/a\"\ntoken_url = \"https://f.example/t\"\nuserinfo_url = \"https://f.example/u\"\nissuer = \"https://f.example\"\n", key: "providers.forge.issuer", line: 7, problem: "applies only to OpenID providers; kind oauth2 uses auth_url, token_url and userinfo_url"},
+		{name: "claims only for oauth2", doc: "[providers.corp]\nkind = \"oidc\"\nissuer = \"https://id.example\"\nclient_id = \"x\"\nclaims = { subject = \"id\" }\n", key: "providers.corp.claims", line: 5, problem: "applies only to kind oauth2; other kinds read the profile from the ID token or their preset"},
+	})
+}

@@ -64,6 +64,12 @@ const (
 	githubAPIVersion = "2022-11-28"
 )
 
+var githubKind = presetKind{
+	kind:        config.Kind{Name: "github", Brand: "GitHub"},
+	build:       func(pc *config.Provider) (preset, error) { return githubPreset(pc), nil },
+	gitUsername: githubGitUsername,
+}
+
 func githubPreset(pc *config.Provider) preset {
 	gitHost := "github.com"
 	if u, err := url.Parse(pc.AuthURL); err == nil && pc.AuthURL != "" {
@@ -79,7 +85,6 @@ func githubPreset(pc *config.Provider) preset {
 		scopes:        []string{"read:user", "user:email"},
 		authStyle:     oauth2.AuthStyleInParams,
 		grants:        []string{GrantRefreshToken, GrantDeviceCode},
-		oauthOnly:     true,
 		check: func(pc *config.Provider) *ConfigError {
 			if pc.ClientSecret == "" {
 				return &ConfigError{Provider: pc.Name, Key: "client_secret", Problem: "is required: GitHub's token endpoint authenticates OAuth and GitHub Apps with their client secret"}

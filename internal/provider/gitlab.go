@@ -37,6 +37,12 @@ const (
 	gitlabGitUsername = "oauth2"
 )
 
+var gitlabKind = presetKind{
+	kind:        config.Kind{Name: "gitlab", Brand: "GitLab", OpenID: true},
+	build:       func(pc *config.Provider) (preset, error) { return gitlabPreset(pc), nil },
+	gitUsername: gitlabGitUsername,
+}
+
 func gitlabPreset(pc *config.Provider) preset {
 	issuer := gitlabIssuer
 	if pc.Issuer != "" {

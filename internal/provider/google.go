@@ -32,6 +32,11 @@ const (
 	googleRevocation = "https://oauth2.googleapis.com/revoke"
 )
 
+var googleKind = presetKind{
+	kind:  config.Kind{Name: "google", Brand: "Google", OpenID: true},
+	build: func(pc *config.Provider) (preset, error) { return googlePreset(pc), nil },
+}
+
 func googlePreset(pc *config.Provider) preset {
 	revocation := googleRevocation
 	if pc.Issuer != "" {

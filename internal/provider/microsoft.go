@@ -44,12 +44,28 @@ const (
 	microsoftLogin          = "https://login.microsoftonline.com"
 	microsoftConsumerTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 	tenantPlaceholder       = "{tenantid}"
+	// microsoftDefaultTenant lets any Entra ID or personal account sign in.
+	microsoftDefaultTenant = "common"
 )
 
+var microsoftKind = presetKind{
+	kind: config.Kind{
+		Name: "microsoft", Brand: "Microsoft", OpenID: true,
+		Settings: []config.Setting{{Key: "tenant", Default: microsoftDefaultTenant}},
+		Check: func(pc *config.Provider) error {
+			if !validTenant(pc.Settings["tenant"]) {
+				return &config.KeyError{Key: "tenant", Problem: "must be common, organizations, consumers, a tenant ID or a domain name"}
+			}
+			return nil
+		},
+	},
+	build: microsoftPreset,
+}
+
 func microsoftPreset(pc *config.Provider) (preset, error) {
-	tenant := pc.Tenant
+	tenant := pc.Settings["tenant"]
 	if tenant == "" {
-		tenant = config.DefaultMicrosoftTenant
+		tenant = microsoftDefaultTenant
 	}
 	if isGUID(tenant) || isTenantKeyword(tenant) {
 		tenant = strings.ToLower(tenant)
@@ -159,6 +175,19 @@ func (t tenantIssuer) Token(discovered, iss string, claims map[string]any) error
 		return fmt.Errorf("its tid %q does not name the issuer's tenant %s", tid, tenant)
 	}
 	return nil
+}
+
+// validTenant keeps the tenant safe to put in a URL path: a GUID, a domain
+// name or one of Microsoft's keywords.
+func validTenant(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '.') {
+			return false
+		}
+	}
+	return s != "" && !strings.Contains(s, "..")
 }
 
 func isTenantKeyword(s string) bool {

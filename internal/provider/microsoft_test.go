@@ -138,3 +138,25 @@ func TestMicrosoftIssuerMustMatchTenant(t *testing.T) {
 		t.Errorf("issuer %q check %v revoke %v", p.Issuer, p.IssuerCheck != nil, p.Revoke != nil)
 	}
 }
+
+// TestMicrosoftTenantSetting: tenant defaults to common, and anything that
+// could not sit in a URL path is refused at load time.
+func TestMicrosoftTenantSetting(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{"", "common"},
+		{"tenant = \"contoso.onmicrosoft.com\"\n", "contoso.onmicrosoft.com"},
+		{"tenant = \"" + contosoTenant + "\"\n", contosoTenant},
+	} {
+		pc := parseProvider(t, "microsoft", "client_id = \"c\"\n"+tt.body)
+		if got := pc.Settings["tenant"]; got != tt.want || pc.DisplayName != "Microsoft" {
+			t.Errorf("%q: tenant %q, display name %q; want %q, Microsoft", tt.body, got, pc.DisplayName, tt.want)
+		}
+	}
+	configRules(t, []configRule{
+		{name: "tenant with a slash", doc: "[providers.microsoft]\nclient_id = \"c\"\ntenant = \"common/../x\"\n", key: "providers.microsoft.tenant", line: 3, problem: "must be common, organizations, consumers, a tenant ID or a domain name"},
+		{name: "tenant with dots only", doc: "[providers.microsoft]\nclient_id = \"c\"\ntenant = \"a..b\"\n", key: "providers.microsoft.tenant", line: 3, problem: "a tenant ID or a domain name"},
+		{name: "tenant outside microsoft", doc: "[providers.google]\nclient_id = \"c\"\ntenant = \"common\"\n", key: "providers.google.tenant", line: 3, problem: "applies only to kind microsoft"},
+		{name: "tenant not a string", doc: "[providers.microsoft]\nclient_id = \"c\"\ntenant = 1\n", key: "providers.microsoft.tenant", line: 3, problem: "must be a string"},
+		{name: "tenant misspelt", doc: "[providers.microsoft]\nclient_id = \"c\"\ntenat = \"common\"\n", key: "providers.microsoft.tenat", line: 3, problem: "unknown key; did you mean tenant?"},
+	})
+}

@@ -8,6 +8,43 @@
 //
 // The provider facts each preset encodes were checked against the
 // provider's own documentation; the comments name the page.
+//
+// # Adding a preset
+//
+// A preset is one file, NAME.go, with its tests beside it in NAME_test.go.
+// The file holds:
+//
+//   - the provider's facts, in a comment naming the documentation pages,
+//     and its endpoints as constants;
+//   - var NAMEKind = presetKind{...}, the kind declared once;
+//   - in it, kind: the config.Kind the config loader knows it by. Name is
+//     the value of the kind key, and the table name that implies it; Brand
+//     its display name ("GitHub"), which only the generic kinds lack;
+//     OpenID says it has an issuer, so require_iss applies; Settings are the keys only it understands, each
+//     with its Default and whether it is a Path (they arrive in
+//     config.Provider.Settings); Check holds its load-time rules and
+//     returns *config.KeyError values, so a table that breaks one is
+//     refused with the file, line and key;
+//   - in it, build: the preset laid out for one table (see preset: issuer or
+//     endpoints, default scopes and authorization parameters, profile
+//     shape, grants, revocation, git host and scopes, a readiness check,
+//     the hooks of its quirks);
+//   - in it, gitUsername, when the provider is a forge.
+//
+// The one line outside the file is NAMEKind in the presets list in
+// provider.go, which sets the order kinds are listed in;
+// TestEveryKindIsListed fails until it is there. Nothing else changes:
+// config, the CLI and the credential helpers learn the kind from Kinds().
+// The tests sign in against a fake of the provider (fake_test.go) and
+// check the defaults and the config rules (configRules), as apple_test.go
+// and microsoft_test.go do. README.md ("Presets") and docs/CLI.md then
+// tell users.
+//
+// There are two kinds of rules, on purpose: breaking a config.Kind's
+// Check makes the table invalid (config.File.Problems, with a line
+// number), while preset.check only makes it not ready (Status, `authcli
+// providers`), for what a table may say but cannot sign in with yet, like
+// a missing Apple relay or an unreadable key file.
 package provider
 
 import (
@@ -47,6 +84,56 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("provider %s: %s %s", e.Provider, e.Key, e.Problem)
 }
 
+// presetKind is everything one kind is, declared once, in its file.
+type presetKind struct {
+	// kind is what the config loader knows of it: name, brand, kind-only
+	// settings and their defaults, and the rules a table must follow.
+	kind config.Kind
+	// build lays the preset out for one table: its endpoints, defaults and
+	// hooks. An error is a *ConfigError.
+	build func(pc *config.Provider) (preset, error)
+	// gitUsername is the user name the forge documents for an OAuth token
+	// sent over HTTPS (git, its container registry); "" when it hosts none.
+	gitUsername string
+}
+
+// presets is every kind authcli knows, in the order errors list them:
+// the generic kinds, then the presets. It is an explicit list rather than
+// an init() registering each preset from its file because the project has
+// no init() side effects or global registries (DESIGN.md), and because the
+// order is shown to users; TestEveryKindIsListed fails when a preset's
+// file declares a kind that is missing here.
+var presets = []presetKind{oidcKind, oauth2Kind, googleKind, githubKind, appleKind, facebookKind, microsoftKind, gitlabKind}
+
+// Kinds is the catalog config.Load and config.Parse take: every kind
+// authcli knows, oidc and oauth2 first, then the presets.
+func Kinds() []config.Kind {
+	kinds := make([]config.Kind, len(presets))
+	for i, p := range presets {
+		kinds[i] = p.kind
+		kinds[i].Settings = slices.Clone(p.kind.Settings)
+	}
+	return kinds
+}
+
+func lookup(kind string) *presetKind {
+	for i := range presets {
+		if presets[i].kind.Name == kind {
+			return &presets[i]
+		}
+	}
+	return nil
+}
+
+// keyErrors collects the *config.KeyError values a kind's Check returns.
+type keyErrors []error
+
+func (e *keyErrors) add(key, problem string) {
+	*e = append(*e, &config.KeyError{Key: key, Problem: problem})
+}
+
+func (e keyErrors) err() error { return errors.Join(e...) }
+
 // preset is what one kind adds to the config table: defaults for whatever
 // the table leaves out, and the hooks of its quirks.
 type preset struct {
@@ -69,7 +156,8 @@ type preset struct {
 	grants []string
 	// clientCredentials says grant = "client_credentials" makes sense.
 	clientCredentials bool
-	// oauthOnly presets refuse an issuer: they have no discovery.
+	// oauthOnly presets refuse an issuer: they have no discovery. It is
+	// the opposite of the kind's config.Kind.OpenID, set by presetFor.
 	oauthOnly bool
 
 	// gitHost is the forge's git host ("github.com"); "" when the provider
@@ -161,11 +249,8 @@ func Grants(pc *config.Provider) []string {
 // token over HTTPS (git, and its container registry); "" when the kind has
 // none and the route table must say.
 func GitUsername(kind string) string {
-	switch kind {
-	case config.KindGitHub:
-		return githubGitUsername
-	case config.KindGitLab:
-		return gitlabGitUsername
+	if pk := lookup(kind); pk != nil {
+		return pk.gitUsername
 	}
 	return ""
 }
@@ -207,26 +292,16 @@ func GitScopeNote(pc *config.Provider) string {
 }
 
 func presetFor(pc *config.Provider) (preset, error) {
-	switch pc.Kind {
-	case config.KindOIDC:
-		return oidcPreset(), nil
-	case config.KindOAuth2:
-		return oauth2Preset(), nil
-	case config.KindGoogle:
-		return googlePreset(pc), nil
-	case config.KindGitHub:
-		return githubPreset(pc), nil
-	case config.KindApple:
-		return applePreset(pc), nil
-	case config.KindFacebook:
-		return facebookPreset(), nil
-	case config.KindMicrosoft:
-		return microsoftPreset(pc)
-	case config.KindGitLab:
-		return gitlabPreset(pc), nil
-	default:
+	pk := lookup(pc.Kind)
+	if pk == nil {
 		return preset{}, &ConfigError{Provider: pc.Name, Key: "kind", Problem: fmt.Sprintf("%q is not a kind authcli knows", pc.Kind)}
 	}
+	ps, err := pk.build(pc)
+	if err != nil {
+		return preset{}, err
+	}
+	ps.oauthOnly = !pk.kind.OpenID
+	return ps, nil
 }
 
 // checkAll runs the rules every kind shares, then the preset's own.
@@ -277,13 +352,6 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		}
 		maps.Copy(params, pc.AuthParams)
 	}
-	claims := ps.claims
-	if pc.Kind == config.KindOAuth2 {
-		claims = flow.ClaimMap{
-			Subject: pc.Claims.Subject, Email: pc.Claims.Email, EmailVerified: pc.Claims.EmailVerified,
-			Name: pc.Claims.Name, AvatarURL: pc.Claims.AvatarURL,
-		}
-	}
 	return flow.Provider{
 		Name:          pc.Name,
 		Issuer:        or(pc.Issuer, ps.issuer),
@@ -302,7 +370,7 @@ func merge(pc *config.Provider, ps preset) flow.Provider {
 		RedirectPath:  pc.RedirectPath,
 		RedirectURI:   pc.RedirectURI,
 		RequireIss:    pc.RequireIss,
-		Claims:        claims,
+		Claims:        ps.claims,
 		AuthStyle:     ps.authStyle,
 	}
 }

@@ -16,7 +16,8 @@ import (
 // the file stays. A table that already says the same is left alone, its
 // comments included; a replaced table loses its own comments.
 func AuthcliRoute(data []byte, table string, route config.Route) ([]byte, Change, error) {
-	cur, err := config.ParseRoutes("config.toml", data, nil)
+	// No catalog: Route.Kind is derived, and sameRoute does not compare it.
+	cur, err := config.ParseRoutes("config.toml", data, nil, nil)
 	if err != nil {
 		return nil, Unchanged, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -48,7 +49,7 @@ func AuthcliRoute(data []byte, table string, route config.Route) ([]byte, Change
 		}
 		out += rendered
 	}
-	got, err := config.ParseRoutes("config.toml", []byte(out), nil)
+	got, err := config.ParseRoutes("config.toml", []byte(out), nil, nil)
 	if err != nil {
 		return nil, Unchanged, fmt.Errorf("%w: the edited file would not load (%w); add the table by hand", ErrUnsupported, err)
 	}
