@@ -20,9 +20,10 @@
 //   - in it, kind: the config.Kind the config loader knows it by. Name is
 //     the value of the kind key, and the table name that implies it; Brand
 //     its display name ("GitHub"), which only the generic kinds lack;
-//     OpenID says it has an issuer, so require_iss applies; Settings are the keys only it understands, each
-//     with its Default and whether it is a Path (they arrive in
-//     config.Provider.Settings); Check holds its load-time rules and
+//     OpenID says it has an issuer, so require_iss applies; Settings are
+//     the keys only it understands, each with its Default and whether it
+//     is a Path (they arrive in config.Provider.Settings); Check holds its
+//     load-time rules and
 //     returns *config.KeyError values, so a table that breaks one is
 //     refused with the file, line and key;
 //   - in it, build: the preset laid out for one table (see preset: issuer or
