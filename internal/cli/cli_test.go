@@ -265,3 +265,69 @@ func TestExecutableLeanSibling(t *testing.T) {
 		t.Errorf("executable() with the lean authcli in PATH = %q, want authcli", got)
 	}
 }
+
+// TestSubcommandNames: each entry of subcommands builds the command its
+// name says, so namedCommand's choice is the command cobra would find.
+func TestSubcommandNames(t *testing.T) {
+	env, _, _ := testEnv(t, nil)
+	g := &globalOptions{}
+	for _, c := range subcommands {
+		if got := c.new(env, g).Name(); got != c.name {
+			t.Errorf("subcommands entry %q builds %q", c.name, got)
+		}
+	}
+	if got := len(newRoot(env, "").Commands()); got < len(subcommands) {
+		t.Errorf("the whole tree has %d commands, subcommands %d", got, len(subcommands))
+	}
+}
+
+// TestNamedCommandAgrees: a command line that names a command gets the
+// same output, errors and exit code from the tree of that one command
+// (what Run builds) as from the whole tree.
+func TestNamedCommandAgrees(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte("[providers.corp]\nkind = \"oidc\"\nissuer = \"https://id.example.com\"\nclient_id = \"c\"\n[git.\"git.example.com\"]\nprovider = \"corp\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"AUTHCLI_CONFIG": cfg, "AUTHCLI_STATE_DIR": filepath.Join(dir, "state"), "HOME": dir,
+		"AUTHCLI_VAULT": "file", "AUTHCLI_VAULT_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	lines := [][]string{
+		{"token"}, {"token", "corp"}, {"token", "nosuch"}, {"token", "corp", "--format", "yaml"},
+		{"token", "corp", "--min-ttl", "x"}, {"token", "corp", "--id-token", "--subject", "s"},
+		{"token", "-v", "corp"}, {"token", "--config", cfg, "corp"}, {"token", "corp", "--", "x"},
+		{"exec"}, {"exec", "--", "true"}, {"exec", "--env", "1BAD", "--", "true"}, {"exec", "--provider", "corp"},
+		{"git-credential"}, {"git-credential", "get"}, {"git-credential", "bogus"}, {"git-credential", "store"},
+		{"status"}, {"status", "--json"}, {"providers"}, {"providers", "--json"}, {"version"}, {"version", "x"},
+		{"logout"}, {"unlink", "corp"}, {"setup-git"}, {"setup-docker", "corp"}, {"setup-kubectl"},
+		{"agent"}, {"agent", "nosuch"}, {"agent", "status"}, {"agent", "start", "--help"},
+		{refreshWorkerCmd}, {"accounts"}, {"accounts", "x"}, {"demo", "x"}, {"demo", "--access-token-ttl", "0s"},
+	}
+	for _, c := range subcommands {
+		lines = append(lines, []string{c.name, "--help"}, []string{c.name, "-h"}, []string{c.name, "--bogus"},
+			[]string{c.name, "--acount", "a"}, []string{c.name, "a", "b", "c", "d"})
+	}
+	for _, args := range lines {
+		only := namedCommand(args)
+		if only != args[0] {
+			t.Fatalf("namedCommand(%q) = %q", args, only)
+		}
+		type outcome struct {
+			code        int
+			out, errout string
+		}
+		do := func(only string) outcome {
+			env, out, errb := testEnv(t, vars)
+			code := run(context.Background(), env, args, only)
+			return outcome{code, out.String(), errb.String()}
+		}
+		if one, all := do(only), do(""); one != all {
+			t.Errorf("authcli %q differs:\none command: %+v\nwhole tree:  %+v", args, one, all)
+		}
+	}
+	for _, args := range [][]string{nil, {}, {"help", "token"}, {"--config", cfg, "token"}, {"completion", "bash"}, {"tokn"}} {
+		if only := namedCommand(args); only != "" {
+			t.Errorf("namedCommand(%q) = %q, want the whole tree", args, only)
+		}
+	}
+}

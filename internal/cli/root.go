@@ -84,8 +84,13 @@ type globalOptions struct {
 // Run executes authcli with args (without the program name) and returns
 // the process exit code. Errors are printed here, once, as one sentence.
 func Run(ctx context.Context, env *Env, args []string) int {
+	return run(ctx, env, args, namedCommand(args))
+}
+
+// run is Run with the tree newRoot builds for only.
+func run(ctx context.Context, env *Env, args []string, only string) int {
 	env.args = args
-	root := newRoot(env)
+	root := newRoot(env, only)
 	started := false
 	// Cobra reports unknown commands and wrong argument counts before any
 	// command runs: those are usage errors.
@@ -162,9 +167,58 @@ func signalName(sig syscall.Signal) string {
 
 // Command is authcli's command tree, for tools that document it
 // (scripts/gendocs); Run is what executes it.
-func Command(env *Env) *cobra.Command { return newRoot(env) }
+func Command(env *Env) *cobra.Command { return newRoot(env, "") }
 
-func newRoot(env *Env) *cobra.Command {
+// subcommands are authcli's commands in the order help lists them, each
+// with the name its Use line gives it (TestSubcommandNames), so that Run
+// can build one without building the others.
+var subcommands = []struct {
+	name string
+	new  func(*Env, *globalOptions) *cobra.Command
+}{
+	{"login", newLoginCmd},
+	{"link", newLinkCmd},
+	{"unlink", newUnlinkCmd},
+	{"status", newStatusCmd},
+	{"logout", newLogoutCmd},
+	{"token", newTokenCmd},
+	{"exec", newExecCmd},
+	{"demo", newDemoCmd},
+	{"providers", newProvidersCmd},
+	{"version", func(env *Env, _ *globalOptions) *cobra.Command { return newVersionCmd(env) }},
+	{"accounts", newAccountsCmd},
+	{refreshWorkerCmd, newRefreshWorkerCmd},
+	{"git-credential", newGitCredentialCmd},
+	{"setup-git", newSetupGitCmd},
+	{"setup-kubectl", newSetupKubectlCmd},
+	{"setup-docker", newSetupDockerCmd},
+	{"agent", newAgentCmd},
+}
+
+// namedCommand is the subcommand args begin with, exactly, or "". Such a
+// command line can only ever reach that command and its own subcommands:
+// cobra finds it by its first word, parses its flags with its own and the
+// root's persistent flags, and consults no sibling (unknown-command
+// suggestions are the root's, and only for a first word that is not a
+// command). Building the other 16 commands and their flags is then a
+// fifth of what `authcli token` does after start-up, and about 40 page
+// faults, on every script's hot path (issue 18); TestNamedCommandAgrees
+// holds the two trees to the same answers.
+func namedCommand(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	for _, c := range subcommands {
+		if c.name == args[0] {
+			return c.name
+		}
+	}
+	return ""
+}
+
+// newRoot builds the command tree: every command, or with only set just
+// that one (namedCommand).
+func newRoot(env *Env, only string) *cobra.Command {
 	// Defaults for commands that do not take the flag: bare authcli opens
 	// the accounts screen, which signs in with them.
 	g := &globalOptions{Timeout: defaultTimeout}
@@ -204,25 +258,11 @@ Try it offline first: authcli demo`,
 	root.Flags().BoolVar(&showVersion, "version", false, "print the version, commit and build date (as authcli version)")
 	root.CompletionOptions.HiddenDefaultCmd = false
 
-	root.AddCommand(
-		newLoginCmd(env, g),
-		newLinkCmd(env, g),
-		newUnlinkCmd(env, g),
-		newStatusCmd(env, g),
-		newLogoutCmd(env, g),
-		newTokenCmd(env, g),
-		newExecCmd(env, g),
-		newDemoCmd(env, g),
-		newProvidersCmd(env, g),
-		newVersionCmd(env),
-		newAccountsCmd(env, g),
-		newRefreshWorkerCmd(env, g),
-		newGitCredentialCmd(env, g),
-		newSetupGitCmd(env, g),
-		newSetupKubectlCmd(env, g),
-		newSetupDockerCmd(env, g),
-		newAgentCmd(env, g),
-	)
+	for _, c := range subcommands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.new(env, g))
+		}
+	}
 	for _, c := range root.Commands() {
 		addSharedFlags(c, g, sharedFlags[c.Name()])
 	}

@@ -49,12 +49,16 @@ func BenchmarkTokenCommand(b *testing.B) {
 	}
 }
 
-// BenchmarkCommandTree is what a fast path for hot commands before the
-// cobra tree is built could save at most: building the whole tree.
+// BenchmarkCommandTree builds the whole tree, and the tree of one command
+// that Run builds for a command line naming it (namedCommand).
 func BenchmarkCommandTree(b *testing.B) {
 	e := &Env{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}, In: os.Stdin, Getenv: func(string) string { return "" }, Now: time.Now}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = newRoot(e)
+	for _, only := range []string{"", "token"} {
+		b.Run("only="+only, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = newRoot(e, only)
+			}
+		})
 	}
 }
