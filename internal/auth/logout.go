@@ -84,7 +84,16 @@ func (s *Service) revoker(ctx context.Context, f *config.File) tokens.Revoker {
 			return err
 		}
 		if p.RevocationURL == "" && rec.Issuer == p.Issuer && rec.RevocationURL != "" {
-			p.RevocationURL = rec.RevocationURL
+			// The endpoint this issuer's discovery gave at sign-in, stored
+			// with the tokens: built in as if the table named it, so the
+			// provider's revoker needs no discovery (it captures its
+			// endpoint when built, so setting p.RevocationURL now would
+			// not reach it).
+			known := *pc
+			known.RevocationURL = rec.RevocationURL
+			if p, err = provider.Build(&known, s.Now); err != nil {
+				return err
+			}
 		}
 		if p.Revoke == nil {
 			return fmt.Errorf("%w (%s)", flow.ErrNoRevocation, pc.DisplayName)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -507,5 +509,66 @@ func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
 	}
 	if done.Result.Token.RefreshToken == "" || !strings.Contains(said.String(), "code you enter on a page of the provider") {
 		t.Errorf("refresh token %t; said %q", done.Result.Token.RefreshToken != "", said.String())
+	}
+}
+
+// pathCounter counts the requests a client makes, by path.
+type pathCounter struct {
+	mu   sync.Mutex
+	seen map[string]int
+	next http.RoundTripper
+}
+
+func (c *pathCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.seen[r.URL.Path]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+func (c *pathCounter) count(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen[path]
+}
+
+// TestLogoutUsesTheStoredRevocationEndpoint: the revocation endpoint the
+// sign-in learnt from discovery is stored with the tokens, and logout uses
+// it as is: one revocation request, no discovery.
+func TestLogoutUsesTheStoredRevocationEndpoint(t *testing.T) {
+	idp, err := devidp.Start(devidp.Options{DevicePollInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	dir := t.TempDir()
+	toml := fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID)
+	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" }, provider.Kinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := vault.KeyFromBytes(make([]byte, 32))
+	v, _ := vault.OpenFile(dir, key)
+	counter := &pathCounter{seen: map[string]int{}, next: http.DefaultTransport}
+	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir,
+		HTTP: &http.Client{Transport: counter, Timeout: 10 * time.Second}}
+	_, err = svc.SignIn(context.Background(), SignIn{
+		Open:       func(context.Context, string) error { return errors.New("no browser") },
+		AutoDevice: true, BrowserAvailable: func() bool { return false }, Stderr: io.Discard, Timeout: 30 * time.Second,
+		OnCode: func(code, _ string) { go func() { _ = idp.ApproveDevice(code, devidp.DemoUsers()[0].Email) }() },
+	})
+	if err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	discoveries := counter.count("/.well-known/openid-configuration")
+	ids, err := svc.Logout(context.Background(), Logout{Provider: "local"})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("logout: %v %v", ids, err)
+	}
+	if got := counter.count("/.well-known/openid-configuration") - discoveries; got != 0 {
+		t.Errorf("logout fetched the discovery document %d times; the record knows the revocation endpoint", got)
+	}
+	if idp.Stats().Revocations != 1 {
+		t.Errorf("%d revocations at the provider, want 1", idp.Stats().Revocations)
 	}
 }
