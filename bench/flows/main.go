@@ -49,8 +49,8 @@ const (
 type client struct {
 	name    string
 	env     []string
-	refresh []string // nil: not in the refresh rows
-	signIn  []string
+	argv    []string
+	grants  int    // refresh grants each call must make
 	prepare func() // before each sign-in
 }
 
@@ -130,12 +130,21 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 			return fmt.Errorf("mkstate: %w", err)
 		}
 	}
+	// One state dir per size; each is signed in once first and then both
+	// refreshed (rows below) and signed in again (sign-in rows).
 	login := []string{authcli, "login", "bench"}
-	clients := []client{
-		{name: "authcli", env: authcliIn("refresh"), signIn: login,
-			refresh: []string{authcli, "token", "bench", "--min-ttl", minTTL}},
-		{name: "authcli, 1 identity", env: authcliIn("one"), signIn: login},
-		{name: "authcli, 1,000 identities", env: authcliIn("many"), signIn: login},
+	one, many := authcliIn("one"), authcliIn("many")
+	signers := []client{
+		{name: "authcli, 1 identity", env: one, argv: login},
+		{name: "authcli, 1,000 identities", env: many, argv: login},
+	}
+	setup := slices.Clone(signers)
+	token := []string{authcli, "token", "bench"}
+	refresh := append(slices.Clone(token), "--min-ttl", minTTL)
+	rows := []client{
+		{name: "authcli token, cached", env: one, argv: token},
+		{name: "authcli, 1 identity", env: one, argv: refresh, grants: 1},
+		{name: "authcli, 1,000 identities", env: many, argv: refresh, grants: 1},
 	}
 	if kubelogin == "" {
 		fmt.Println("(KUBELOGIN is not set: kubelogin's rows are skipped)")
@@ -147,71 +156,74 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 				"--listen-address=127.0.0.1:" + freePort()}, more...)
 		}
 		env := []string{browserSockEnv + "=" + sock}
-		clients = append(clients,
-			client{name: "kubelogin", env: env, signIn: kl("kl-refresh"), refresh: kl("kl-refresh", "--force-refresh")},
-			client{name: "kubelogin, empty cache", env: env, signIn: kl("kl-signin"),
-				prepare: func() { _ = os.RemoveAll(filepath.Join(work, "kl-signin")) }})
+		setup = append(setup, client{name: "kubelogin", env: env, argv: kl("kl")})
+		rows = append(rows, client{name: "kubelogin get-token, cached", env: env, argv: kl("kl")},
+			client{name: "kubelogin --force-refresh", env: env, argv: kl("kl", "--force-refresh"), grants: 1})
+		signers = append(signers, client{name: "kubelogin, empty cache", env: env, argv: kl("kl-signin"),
+			prepare: func() { _ = os.RemoveAll(filepath.Join(work, "kl-signin")) }})
 	}
-	// Clients that refresh are signed in once; the others are the sign-in rows.
-	refreshers := slices.DeleteFunc(slices.Clone(clients), func(c client) bool { return c.refresh == nil })
-	signers := slices.DeleteFunc(slices.Clone(clients), func(c client) bool { return c.refresh != nil })
-	for _, c := range refreshers { // the sign-in that the refreshes start from
+	for _, c := range setup {
 		if _, _, err := h.signIn(c, nil); err != nil {
 			return fmt.Errorf("%s: first sign-in: %w", c.name, err)
 		}
 	}
-	h.take()
 
-	fmt.Printf("\n== forced refresh, %d paired rounds (ratio: to the last row)\n", runs)
-	times, reqs := make([][]float64, len(refreshers)), make([]map[string]int, len(refreshers))
-	for round := -warmup; round < runs; round++ {
-		for i, c := range refreshers {
-			before := h.idp.Stats()
-			d, err := h.timed(c.refresh, c.env)
-			after := h.idp.Stats()
-			if err != nil {
-				return fmt.Errorf("%s refresh: %w", c.name, err)
-			}
-			if after.RefreshGrants != before.RefreshGrants+1 || after.RefreshReuseDetected != before.RefreshReuseDetected {
-				return fmt.Errorf("%s: not one clean refresh grant: %+v then %+v", c.name, before, after)
-			}
-			if round >= 0 {
-				times[i] = append(times[i], ms(d))
-				reqs[i] = merge(reqs[i], h.take())
-			}
-			h.take()
+	fmt.Printf("\n== refresh (--min-ttl %s, longer than the 1 h tokens, or --force-refresh), %d paired rounds; ratio: to the last row\n", minTTL, runs)
+	times, _, reqs, err := h.rounds(rows, runs, warmup, func(c client) (float64, float64, error) {
+		before := h.idp.Stats()
+		d, err := h.timed(c.argv, c.env)
+		after := h.idp.Stats()
+		if err == nil && (after.RefreshGrants != before.RefreshGrants+c.grants || after.RefreshReuseDetected != before.RefreshReuseDetected) {
+			err = fmt.Errorf("not %d clean refresh grants: %+v then %+v", c.grants, before, after)
 		}
+		return ms(d), 0, err
+	})
+	if err != nil {
+		return err
 	}
-	report(refreshers, times, reqs, runs, "refresh")
+	report(rows, times, reqs, runs)
 
-	fmt.Printf("\n== sign-in, provider's answer → process exit, %d paired rounds (as %s; page: answer → callback page received)\n", runs, user)
-	times, reqs = make([][]float64, len(signers)), make([]map[string]int, len(signers))
-	pages := make([][]float64, len(signers))
-	for round := -warmup; round < runs; round++ {
-		for i, c := range signers {
-			h.take()
-			exit, page, err := h.signIn(c, nil)
-			if err != nil {
-				return fmt.Errorf("%s sign-in: %w", c.name, err)
-			}
-			if round >= 0 {
-				times[i], pages[i] = append(times[i], ms(exit)), append(pages[i], ms(page))
-				reqs[i] = merge(reqs[i], h.take())
-			}
-		}
+	fmt.Printf("\n== sign-in as %s: provider's answer → process exit, %d paired rounds; ratio: to the last row\n", user, runs)
+	times, pages, reqs, err := h.rounds(signers, runs, warmup, func(c client) (float64, float64, error) {
+		exit, page, err := h.signIn(c, nil)
+		return ms(exit), ms(page), err
+	})
+	if err != nil {
+		return err
 	}
-	report(signers, times, reqs, runs, "sign-in")
+	report(signers, times, reqs, runs)
 	for i, c := range signers {
-		fmt.Printf("  %-28s callback page after %6.2f ms (median)\n", c.name, median(pages[i]))
+		fmt.Printf("  %-28s callback page received %5.2f ms after the answer (median)\n", c.name, median(pages[i]))
 	}
 	st := h.idp.Stats()
 	fmt.Printf("\nprovider: %d code exchanges, %d refreshes, %d reused refresh tokens\n", st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected)
-	return h.straceAll(refreshers, signers)
+	return h.straceAll(slices.DeleteFunc(rows, func(c client) bool { return c.grants == 0 }), signers)
+}
+
+// rounds runs measure on each client in turn, round after round, and
+// returns the two series it measures and the requests the provider saw
+// from each client in the measured rounds.
+func (h *harness) rounds(cs []client, runs, warmup int, measure func(client) (float64, float64, error)) (a, b [][]float64, reqs []map[string]int, err error) {
+	a, b, reqs = make([][]float64, len(cs)), make([][]float64, len(cs)), make([]map[string]int, len(cs))
+	for round := -warmup; round < runs; round++ {
+		for i, c := range cs {
+			h.take()
+			x, y, err := measure(c)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			if round >= 0 {
+				a[i], b[i] = append(a[i], x), append(b[i], y)
+				reqs[i] = merge(reqs[i], h.take())
+			}
+		}
+	}
+	return a, b, reqs, nil
 }
 
 // report prints one row per client: median, median per-round ratio to the
 // last client, and the requests per call the provider saw from it.
-func report(cs []client, times [][]float64, reqs []map[string]int, runs int, what string) {
+func report(cs []client, times [][]float64, reqs []map[string]int, runs int) {
 	last := len(cs) - 1
 	for i, c := range cs {
 		ratios := make([]float64, len(times[i]))
@@ -222,8 +234,11 @@ func report(cs []client, times [][]float64, reqs []map[string]int, runs int, wha
 		for _, k := range slices.Sorted(maps.Keys(reqs[i])) {
 			rq = append(rq, fmt.Sprintf("%.3g %s", float64(reqs[i][k])/float64(runs), k))
 		}
-		fmt.Printf("  %-28s median %6.2f ms  ratio %5.2f×  requests per %s: %s\n",
-			c.name, median(times[i]), median(ratios), what, strings.Join(rq, ", "))
+		if len(rq) == 0 {
+			rq = []string{"none"}
+		}
+		fmt.Printf("  %-28s %7.2f ms  %5.2f×  requests per call: %s\n",
+			c.name, median(times[i]), median(ratios), strings.Join(rq, ", "))
 	}
 }
 
@@ -233,7 +248,7 @@ func (h *harness) signIn(c client, prefix []string) (exit, page time.Duration, e
 	if c.prepare != nil {
 		c.prepare()
 	}
-	argv := append(slices.Clone(prefix), c.signIn...)
+	argv := append(slices.Clone(prefix), c.argv...)
 	cmd, log, err := h.start(argv, c.env)
 	if err != nil {
 		return 0, 0, err
@@ -329,7 +344,7 @@ func (h *harness) straceAll(refreshers, signers []client) error {
 			prefix := []string{"strace", "-f", "-c", "-e", "trace=" + calls, "-o", out}
 			var err error
 			if s.what == "refresh" {
-				_, err = h.timed(append(prefix, c.refresh...), c.env)
+				_, err = h.timed(append(prefix, c.argv...), c.env)
 			} else {
 				_, _, err = h.signIn(c, prefix)
 			}
