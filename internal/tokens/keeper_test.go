@@ -81,6 +81,24 @@ func TestKeeperSaveOutcomes(t *testing.T) {
 	}
 }
 
+func TestKeeperSaveStateIsWhatWasWritten(t *testing.T) {
+	k := newKeeper(t)
+	_, st, err := k.SaveState(signIn("google", "g1", "ada@example.com", true), rec("a1"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := k.Store.(*accounts.Store).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := st.Owner("google", "g1"); !ok || st.Default != loaded.Default || len(st.Accounts) != len(loaded.Accounts) {
+		t.Errorf("SaveState returned %+v; the store holds %+v", st, loaded)
+	}
+	if _, st, err := k.SaveState(signIn("github", "7", "ada@example.com", true), rec("b1"), "", nil); !errors.Is(err, accounts.ErrNeedsLink) || st != nil {
+		t.Errorf("refused link: state %v, err %v", st, err)
+	}
+}
+
 func TestKeeperLinkRefusedWhenLinkedElsewhere(t *testing.T) {
 	k := newKeeper(t)
 	mustSave := func(in accounts.SignIn, linkTo string) {
