@@ -1,21 +1,23 @@
-// Command flows times a forced refresh and a browser sign-in of authcli
-// side by side with kubelogin's, on one embedded provider (internal/devidp)
-// on 127.0.0.1, for bench/flows.sh. Both clients are real processes; the
-// provider counts the HTTP requests each one makes and its grants.
+// Command flows times refresh and browser sign-in of authcli side by side
+// with kubelogin's, on one embedded provider (internal/devidp) on
+// 127.0.0.1, for bench/flows.sh. Every client is a real process; the
+// provider counts the HTTP requests each one makes, and its grants.
 //
-// Refresh: each client is signed in once, then forced to refresh round after
-// round, the two alternating (paired, as bench/pair does). A refresh counts
-// only if the provider saw exactly one more refresh grant and no reused
-// refresh token: rotation is on, so N clean rounds mean N rotated tokens
-// stored.
+// Refresh: each client is signed in once, then called round after round,
+// the rows alternating (paired, as bench/pair does): a cached call of each
+// client, and a forced refresh (authcli token --min-ttl beyond the tokens'
+// life, at 1 and 1,000 identities; kubelogin get-token --force-refresh). A
+// refresh counts only if the provider saw exactly one more refresh grant
+// and no reused refresh token: rotation is on, so N clean rounds mean N
+// rotated refresh tokens stored.
 //
 // Sign-in: this program is the browser. $BROWSER (authcli) and
-// --browser-command (kubelogin) point at this same binary, which hands the
-// URL over a unix socket; the harness signs in at the provider and times
+// --browser-command (kubelogin) run this same binary, which hands the URL
+// back over a unix socket; the harness signs in at the provider and times
 // from sending the callback request (the provider's answer reaching the
-// client) to the client process exiting with its tokens stored.
+// client) to the client process exiting, its tokens stored.
 //
-// Usage: flows -authcli PATH -mkstate PATH [-kubelogin PATH] [-runs N]
+// Usage: flows -authcli PATH -mkstate PATH [-kubelogin PATH] [-runs N] [-warmup N]
 package main
 
 import (
@@ -123,7 +125,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	}
 	authcliIn := func(state string) []string {
 		return append([]string{"AUTHCLI_STATE_DIR=" + filepath.Join(work, state), "AUTHCLI_CONFIG=" + cfg,
-			"BROWSER=" + h.self, browserSockEnv + "=" + sock, "DISPLAY=", "WAYLAND_DISPLAY="}, vaultEnv...)
+			"BROWSER=" + h.self, browserSockEnv + "=" + sock, "DISPLAY=", "WAYLAND_DISPLAY=", "AUTHCLI_AGENT_SOCK="}, vaultEnv...)
 	}
 	for n, dir := range map[int]string{1: "one", 1000: "many"} {
 		if _, err := h.timed([]string{mkstate, "-dir", filepath.Join(work, dir), "-n", fmt.Sprint(n)}, vaultEnv); err != nil {
@@ -249,7 +251,7 @@ func (h *harness) signIn(c client, prefix []string) (exit, page time.Duration, e
 		c.prepare()
 	}
 	argv := append(slices.Clone(prefix), c.argv...)
-	cmd, log, err := h.start(argv, c.env)
+	cmd, log, _, err := h.start(argv, c.env)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -302,22 +304,24 @@ func (b *browserTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (h *harness) start(argv, env []string) (*exec.Cmd, string, error) {
+// start starts argv with env added, its output in a log file, and
+// returns when it started.
+func (h *harness) start(argv, env []string) (*exec.Cmd, string, time.Time, error) {
 	log := filepath.Join(h.work, "last.log")
 	f, err := os.Create(log)
 	if err != nil {
-		return nil, "", err
+		return nil, "", time.Time{}, err
 	}
 	defer f.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f // files, so Wait returns when the process exits
-	return cmd, log, cmd.Start()
+	t := time.Now()
+	return cmd, log, t, cmd.Start()
 }
 
 func (h *harness) timed(argv, env []string) (time.Duration, error) {
-	t := time.Now()
-	cmd, log, err := h.start(argv, env)
+	cmd, log, t, err := h.start(argv, env)
 	if err == nil {
 		if err = cmd.Wait(); err != nil {
 			err = fmt.Errorf("%v%s", err, tail(log))
