@@ -21,6 +21,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -63,6 +64,13 @@ type harness struct {
 	work   string
 	mu     sync.Mutex
 	counts map[string]int
+	seen   []request                       // since take
+	after  map[string]map[string][]float64 // client → request → ms after the answer
+}
+
+type request struct {
+	what string
+	at   time.Time
 }
 
 func main() {
@@ -91,7 +99,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	h := &harness{urls: make(chan string, 1), work: work, counts: map[string]int{}}
+	h := &harness{urls: make(chan string, 1), work: work, counts: map[string]int{}, after: map[string]map[string][]float64{}}
 	if h.self, err = os.Executable(); err != nil {
 		return err
 	}
@@ -194,8 +202,15 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 		return err
 	}
 	report(signers, times, reqs, runs)
+	fmt.Println("  after the answer, medians: when the provider got each request, the callback page came back, the process exited")
 	for i, c := range signers {
-		fmt.Printf("  %-28s callback page received %5.2f ms after the answer (median)\n", c.name, median(pages[i]))
+		var at []string
+		for _, k := range slices.SortedFunc(maps.Keys(h.after[c.name]), func(a, b string) int {
+			return cmp.Compare(median(h.after[c.name][a]), median(h.after[c.name][b]))
+		}) {
+			at = append(at, fmt.Sprintf("%s %.2f", k, median(h.after[c.name][k])))
+		}
+		fmt.Printf("  %-28s %s, page %.2f, exit %.2f ms\n", c.name, strings.Join(at, ", "), median(pages[i]), median(times[i]))
 	}
 	st := h.idp.Stats()
 	fmt.Printf("\nprovider: %d code exchanges, %d refreshes, %d reused refresh tokens\n", st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected)
@@ -276,6 +291,16 @@ func (h *harness) signIn(c client, prefix []string) (exit, page time.Duration, e
 	}
 	if err := <-exited; err != nil {
 		return 0, 0, fmt.Errorf("%v%s", err, tail(log))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.after[c.name] == nil {
+		h.after[c.name] = map[string][]float64{}
+	}
+	for _, r := range h.seen {
+		if r.at.After(tr.t0) {
+			h.after[c.name][r.what] = append(h.after[c.name][r.what], ms(r.at.Sub(tr.t0)))
+		}
 	}
 	return tExit.Sub(tr.t0), tr.page.Sub(tr.t0), nil
 }
@@ -383,13 +408,14 @@ func (h *harness) count(r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.counts[r.Method+" "+r.URL.Path]++
+	h.seen = append(h.seen, request{r.Method + " " + r.URL.Path, time.Now()})
 }
 
 func (h *harness) take() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := h.counts
-	h.counts = map[string]int{}
+	h.counts, h.seen = map[string]int{}, nil
 	return c
 }
 
