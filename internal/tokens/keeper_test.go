@@ -99,6 +99,34 @@ func TestKeeperSaveStateIsWhatWasWritten(t *testing.T) {
 	}
 }
 
+// loadCounter counts the Keeper's own reads of the whole store.
+type loadCounter struct {
+	*accounts.Store
+	loads int
+}
+
+func (c *loadCounter) Load() (*accounts.State, error) { c.loads++; return c.Store.Load() }
+
+func TestKeeperKnownIdentityFromTheIndex(t *testing.T) {
+	k := newKeeper(t)
+	store := &loadCounter{Store: k.Store.(*accounts.Store)}
+	k.Store = store
+	in := signIn("google", "g1", "ada@example.com", true)
+	if r, err := k.Save(in, rec("a1"), "", nil); err != nil || r.Outcome != accounts.Created || store.loads != 1 {
+		t.Fatalf("new identity: %+v %v, %d loads", r, err, store.loads)
+	}
+	r, st, err := k.SaveState(in, rec("a2"), "", nil)
+	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || store.loads != 1 {
+		t.Fatalf("known identity: %+v %v, %d loads (want none more)", r, err, store.loads)
+	}
+	if _, _, ok := st.Owner("google", "g1"); !ok {
+		t.Error("the state written lacks the identity")
+	}
+	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "a2" {
+		t.Errorf("tokens not replaced: %v", got)
+	}
+}
+
 func TestKeeperLinkRefusedWhenLinkedElsewhere(t *testing.T) {
 	k := newKeeper(t)
 	mustSave := func(in accounts.SignIn, linkTo string) {
