@@ -53,8 +53,9 @@ type client struct {
 	name    string
 	env     []string
 	argv    []string
-	grants  int    // refresh grants each call must make
-	prepare func() // before each sign-in
+	grants  int           // refresh grants each call must make
+	prepare func()        // before each sign-in
+	user    func() string // who signs in; nil: user
 }
 
 type harness struct {
@@ -103,7 +104,15 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	if h.self, err = os.Executable(); err != nil {
 		return err
 	}
+	// Users of their own for the rows that sign in a new identity each time.
+	users := devidp.DemoUsers()
+	for i := range runs + warmup + 1 {
+		sub := fmt.Sprintf("new-%04d", i)
+		users = append(users, devidp.User{Subject: sub, Email: sub + "@example.org", EmailVerified: true, Name: "New " + sub})
+	}
+	newUser := 0
 	h.idp, err = devidp.Start(devidp.Options{
+		Users: users,
 		Clients: []devidp.Client{{ID: clientID, RedirectURIs: []string{
 			"http://127.0.0.1/callback/" + devidp.SubPathWildcard, // authcli
 			"http://localhost", // kubelogin's loopback default
@@ -149,7 +158,9 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 		{name: "authcli, 1,000 identities", env: many, argv: login},
 	}
 	setup := slices.Clone(signers)
-	token := []string{authcli, "token", "bench"}
+	signers = append(signers, client{name: "authcli, 1,000, new identity", env: many, argv: login,
+		user: func() string { newUser++; return fmt.Sprintf("new-%04d", newUser-1) }})
+	token := []string{authcli, "token", "bench", "--subject", user}
 	refresh := append(slices.Clone(token), "--min-ttl", minTTL)
 	rows := []client{
 		{name: "authcli token, cached", env: one, argv: token},
@@ -193,7 +204,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	}
 	report(rows, times, reqs, runs)
 
-	fmt.Printf("\n== sign-in as %s: provider's answer → process exit, %d paired rounds; ratio: to the last row\n", user, runs)
+	fmt.Printf("\n== sign-in as %s (a known identity; \"new identity\": another user each time), provider's answer → process exit, %d paired rounds; ratio: to the last row\n", user, runs)
 	times, pages, reqs, err := h.rounds(signers, runs, warmup, func(c client) (float64, float64, error) {
 		exit, page, err := h.signIn(c, nil)
 		return ms(exit), ms(page), err
@@ -285,7 +296,11 @@ func (h *harness) signIn(c client, prefix []string) (exit, page time.Duration, e
 	tr := &browserTransport{issuer: h.idp.Issuer()}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := devidp.PlayBrowser(ctx, &http.Client{Transport: tr}, url, devidp.Choice{User: user}); err != nil {
+	who := user
+	if c.user != nil {
+		who = c.user()
+	}
+	if err := devidp.PlayBrowser(ctx, &http.Client{Transport: tr}, url, devidp.Choice{User: who}); err != nil {
 		_ = cmd.Process.Kill()
 		return 0, 0, err
 	}
