@@ -7,8 +7,8 @@
 # renames and flocks.
 #
 # Usage: KUBELOGIN=/path/to/kubelogin bench/flows.sh
-#        (without KUBELOGIN, kubelogin's rows are skipped; build it outside
-#        this repository: CGO_ENABLED=0 go build -trimpath -ldflags "-s -w")
+#        (a kubelogin binary built outside this repository, static and
+#        stripped like ours; without KUBELOGIN its rows are skipped)
 # Env:   RUNS (default 50), WARMUP (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
