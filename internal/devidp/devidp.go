@@ -113,6 +113,10 @@ type Options struct {
 	// Logger receives the provider's own events (sign-ins approved, reuse
 	// detected). Nil discards them. See Start for the library's own logging.
 	Logger *slog.Logger
+	// OnRequest, when set, sees every request the provider accepts before
+	// it is handled (bench/flows counts requests per path with it). It must
+	// not keep or change the request.
+	OnRequest func(*http.Request)
 }
 
 // Stats are counters of what the provider did, for tests.
@@ -163,6 +167,8 @@ type Server struct {
 	srv      *http.Server
 	store    *storage
 	served   chan struct{}
+
+	onRequest func(*http.Request)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -257,6 +263,8 @@ func newServer(ln net.Listener, opts Options) (*Server, error) {
 		listener: ln,
 		store:    store,
 		served:   make(chan struct{}),
+
+		onRequest: opts.OnRequest,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+loginPath, pg.loginForm)
@@ -371,6 +379,9 @@ func (s *Server) loopbackHostsOnly(next http.Handler) http.Handler {
 		if !allowed[strings.ToLower(r.Host)] {
 			http.Error(w, "unexpected Host header", http.StatusMisdirectedRequest)
 			return
+		}
+		if s.onRequest != nil {
+			s.onRequest(r)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -978,3 +978,24 @@ func TestDemoClientSubPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestOnRequestSeesAcceptedRequests(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	h := newHarness(t, Options{OnRequest: func(r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+	}})
+	req, _ := http.NewRequestWithContext(h.ctx, http.MethodGet, h.srv.Issuer()+"/.well-known/openid-configuration", nil)
+	req.Host = "rebound.example:80" // refused before OnRequest
+	if resp, err := h.http.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// newHarness's discovery, not the refused request.
+	if want := []string{"GET /.well-known/openid-configuration"}; !slices.Equal(seen, want) {
+		t.Errorf("OnRequest saw %q, want %q", seen, want)
+	}
+}

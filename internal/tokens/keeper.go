@@ -41,45 +41,58 @@ type Confirm func(in accounts.SignIn, r accounts.Resolution) (bool, error)
 // only linked when confirm says yes; otherwise Save returns the accounts
 // package's ErrNeedsLink error and stores nothing.
 func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, error) {
-	st, err := k.Store.Load()
-	if err != nil {
-		return accounts.Resolution{}, err
-	}
-	key := accounts.Identity{Provider: in.Provider, Subject: in.Profile.Subject}.Key()
-	_, _, wasKnown := st.Owner(in.Provider, in.Profile.Subject)
+	r, _, err := k.SaveState(in, rec, linkTo, confirm)
+	return r, err
+}
 
-	r := st.Resolve(in)
+// SaveState is Save that also returns the accounts state it wrote, so a
+// caller that shows it need not read the whole store again.
+func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, *accounts.State, error) {
+	key := accounts.Identity{Provider: in.Provider, Subject: in.Profile.Subject}.Key()
 	link := linkTo != ""
-	switch {
-	case link:
-		// Check before anything is written: a refused link stores nothing.
-		if err := st.Clone().Link(in, linkTo, k.now()); err != nil {
-			return r, err
+	// A known identity is found in the accounts index; only a new one, or a
+	// link, needs every account parsed. Apply resolves again under the lock.
+	r, wasKnown := k.known(in)
+	if link || !wasKnown {
+		st, err := k.Store.Load()
+		if err != nil {
+			return accounts.Resolution{}, nil, err
 		}
-		r = accounts.Resolution{Outcome: accounts.Linked, Account: linkTo}
-	case r.Outcome == accounts.NeedsLink:
-		ok := false
-		if confirm != nil {
-			if ok, err = confirm(in, r); err != nil {
-				return r, err
+		_, _, wasKnown = st.Owner(in.Provider, in.Profile.Subject)
+		r = st.Resolve(in)
+		switch {
+		case link:
+			// Check before anything is written: a refused link stores nothing.
+			if err := st.Clone().Link(in, linkTo, k.now()); err != nil {
+				return r, nil, err
 			}
+			r = accounts.Resolution{Outcome: accounts.Linked, Account: linkTo}
+		case r.Outcome == accounts.NeedsLink:
+			ok := false
+			if confirm != nil {
+				if ok, err = confirm(in, r); err != nil {
+					return r, nil, err
+				}
+			}
+			if !ok {
+				return r, nil, st.Clone().Apply(in, r, k.now())
+			}
+			link = true
+			r = accounts.Resolution{Outcome: accounts.Linked, Account: r.Account}
 		}
-		if !ok {
-			return r, st.Clone().Apply(in, r, k.now())
-		}
-		link = true
-		r = accounts.Resolution{Outcome: accounts.Linked, Account: r.Account}
 	}
 
 	rec.UpdatedAt = k.now().UTC()
 	b, err := rec.Encode()
 	if err != nil {
-		return r, fmt.Errorf("encode tokens: %w", err)
+		return r, nil, fmt.Errorf("encode tokens: %w", err)
 	}
 	if err := k.Vault.Set(key, b); err != nil {
-		return r, fmt.Errorf("store the tokens: %w", err)
+		return r, nil, fmt.Errorf("store the tokens: %w", err)
 	}
+	var written *accounts.State
 	err = k.Store.Update(func(st *accounts.State) error {
+		written = st
 		if link {
 			return st.Link(in, r.Account, k.now())
 		}
@@ -90,9 +103,26 @@ func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Con
 			// The identity was not recorded: its tokens must not linger.
 			_ = k.Vault.Delete(key)
 		}
-		return r, err
+		return r, nil, err
 	}
-	return r, nil
+	return r, written, nil
+}
+
+// known resolves a sign-in of an identity already recorded from the
+// accounts index (accounts.Store.Lookup), without parsing every account:
+// for a known identity the outcome depends on nothing else.
+func (k *Keeper) known(in accounts.SignIn) (accounts.Resolution, bool) {
+	l, ok := k.Store.(interface {
+		Lookup(provider, account, subject string) (accounts.Ref, error)
+	})
+	if !ok {
+		return accounts.Resolution{}, false
+	}
+	ref, err := l.Lookup(in.Provider, "", in.Profile.Subject)
+	if err != nil {
+		return accounts.Resolution{}, false
+	}
+	return accounts.Resolution{Outcome: accounts.Known, Account: ref.Account}, true
 }
 
 // Tokens returns the stored record of an identity.

@@ -81,6 +81,52 @@ func TestKeeperSaveOutcomes(t *testing.T) {
 	}
 }
 
+func TestKeeperSaveStateIsWhatWasWritten(t *testing.T) {
+	k := newKeeper(t)
+	_, st, err := k.SaveState(signIn("google", "g1", "ada@example.com", true), rec("a1"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := k.Store.(*accounts.Store).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := st.Owner("google", "g1"); !ok || st.Default != loaded.Default || len(st.Accounts) != len(loaded.Accounts) {
+		t.Errorf("SaveState returned %+v; the store holds %+v", st, loaded)
+	}
+	if _, st, err := k.SaveState(signIn("github", "7", "ada@example.com", true), rec("b1"), "", nil); !errors.Is(err, accounts.ErrNeedsLink) || st != nil {
+		t.Errorf("refused link: state %v, err %v", st, err)
+	}
+}
+
+// loadCounter counts the Keeper's own reads of the whole store.
+type loadCounter struct {
+	*accounts.Store
+	loads int
+}
+
+func (c *loadCounter) Load() (*accounts.State, error) { c.loads++; return c.Store.Load() }
+
+func TestKeeperKnownIdentityFromTheIndex(t *testing.T) {
+	k := newKeeper(t)
+	store := &loadCounter{Store: k.Store.(*accounts.Store)}
+	k.Store = store
+	in := signIn("google", "g1", "ada@example.com", true)
+	if r, err := k.Save(in, rec("a1"), "", nil); err != nil || r.Outcome != accounts.Created || store.loads != 1 {
+		t.Fatalf("new identity: %+v %v, %d loads", r, err, store.loads)
+	}
+	r, st, err := k.SaveState(in, rec("a2"), "", nil)
+	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || store.loads != 1 {
+		t.Fatalf("known identity: %+v %v, %d loads (want none more)", r, err, store.loads)
+	}
+	if _, _, ok := st.Owner("google", "g1"); !ok {
+		t.Error("the state written lacks the identity")
+	}
+	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "a2" {
+		t.Errorf("tokens not replaced: %v", got)
+	}
+}
+
 func TestKeeperLinkRefusedWhenLinkedElsewhere(t *testing.T) {
 	k := newKeeper(t)
 	mustSave := func(in accounts.SignIn, linkTo string) {
