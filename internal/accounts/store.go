@@ -54,20 +54,29 @@ func (s *Store) Path() string { return s.path }
 // Load reads the state. A missing file is the empty state; a file that does
 // not parse or breaks the invariants is an ErrCorrupt error naming the file,
 // never an empty state (which would lose every account on the next write).
+//
+// The refresh notes (NoteRefresh) written since the last Update are
+// applied to the state returned.
 func (s *Store) Load() (*State, error) {
+	st, _, err := s.load()
+	return st, err
+}
+
+// load is Load, also returning the notes it applied.
+func (s *Store) load() (*State, []string, error) {
 	data, err := readNoFollow(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Version: SchemaVersion}, nil
+		return &State{Version: SchemaVersion}, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read accounts store: %w", err)
+		return nil, nil, fmt.Errorf("read accounts store: %w", err)
 	}
 	st, err := decodeState(data)
 	if err != nil {
-		return nil, &ruleError{kind: ErrCorrupt,
+		return nil, nil, &ruleError{kind: ErrCorrupt,
 			msg: fmt.Sprintf("accounts store %s is unusable (%v); repair it or move it aside", s.path, err)}
 	}
-	return st, nil
+	return st, s.applyNotes(st), nil
 }
 
 // readNoFollow reads path, refusing a symlink in its place: another user
@@ -112,7 +121,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	defer l.Unlock()
 	s.removeStaleTemps()
 
-	st, err := s.Load()
+	st, notes, err := s.load()
 	if err != nil {
 		return err
 	}
@@ -126,6 +135,8 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}
+	// accounts.json holds what the notes said now (load applied them).
+	removeNotes(notes)
 	s.writeIndex(st)
 	return nil
 }

@@ -254,6 +254,11 @@ func (s *Service) Stored(job Job) (tokens.Record, error) {
 	return rec, nil
 }
 
+// refreshNoter is accounts.Store's NoteRefresh.
+type refreshNoter interface {
+	NoteRefresh(provider, subject string, expiry time.Time, refreshable bool, scopes []string, now time.Time) error
+}
+
 // refreshTimeout bounds a refresh once it has begun. The grant does not
 // end with the caller's context: a signal must not cut it between the
 // provider spending the old refresh token and authcli storing the new one.
@@ -280,9 +285,16 @@ func (s *Service) Refresh(ctx context.Context, job Job, lock *tokens.Lock) (toke
 		s.logf("the provider refused the %s refresh token; marking the identity as needing sign-in", job.Provider)
 		_ = s.Store.Update(func(st *accounts.State) error { return st.MarkNeedsSignIn(job.Provider, job.Subject) })
 	case err == nil:
-		_ = s.Store.Update(func(st *accounts.State) error {
-			return st.RecordRefresh(job.Provider, job.Subject, rec.Expiry, rec.RefreshToken != "", rec.Scopes, s.now())
-		})
+		// For status only: the tokens are already stored. A store that
+		// can note a refresh beside accounts.json spares rewriting (and
+		// fsyncing) all of it on every refresh.
+		if n, ok := s.Store.(refreshNoter); ok {
+			_ = n.NoteRefresh(job.Provider, job.Subject, rec.Expiry, rec.RefreshToken != "", rec.Scopes, s.now())
+		} else {
+			_ = s.Store.Update(func(st *accounts.State) error {
+				return st.RecordRefresh(job.Provider, job.Subject, rec.Expiry, rec.RefreshToken != "", rec.Scopes, s.now())
+			})
+		}
 	}
 	return rec, err
 }

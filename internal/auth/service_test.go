@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -570,5 +572,29 @@ func TestLogoutUsesTheStoredRevocationEndpoint(t *testing.T) {
 	}
 	if idp.Stats().Revocations != 1 {
 		t.Errorf("%d revocations at the provider, want 1", idp.Stats().Revocations)
+	}
+}
+
+// TestRefreshLeavesAccountsJSON: a refresh stores the new tokens in the
+// vault and notes the new expiry for status beside accounts.json; it does
+// not rewrite accounts.json, whose size grows with every identity.
+func TestRefreshLeavesAccountsJSON(t *testing.T) {
+	fx := newFixture(t, "")
+	path := filepath.Join(fx.dir, accounts.FileName)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fx.identity()
+	rec, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the refresh rewrote accounts.json")
+	}
+	id := fx.identity()
+	if !id.TokenExpiry.Equal(rec.Expiry.UTC()) || !id.LastUsedAt.After(old.LastUsedAt) || !id.Refreshable {
+		t.Errorf("status after the refresh: %+v (the refreshed token expires %s)", id, rec.Expiry)
 	}
 }

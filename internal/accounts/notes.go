@@ -1,0 +1,170 @@
+package accounts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/authcli/authcli/internal/statedir"
+)
+
+// NotesDir holds the refresh notes: one small file per identity that
+// NoteRefresh wrote since the last Update. A refresh changes what status
+// shows of an identity (expiry, refreshable, scopes, last used) and nothing
+// else in the store; rewriting the whole of accounts.json for that made
+// every refresh a second fsynced write, and one that grows with the number
+// of identities (89 ms at 1,000 in bench/flows, against 15 ms at 1).
+const NotesDir = "refreshed.d"
+
+// maxNoteSize bounds what Load reads of one note: a note is a few hundred
+// bytes; anything bigger was not written by authcli.
+const maxNoteSize = 64 << 10
+
+// note is one refresh, as RecordRefresh would have recorded it.
+type note struct {
+	Provider    string    `json:"provider"`
+	Subject     string    `json:"subject"`
+	TokenExpiry time.Time `json:"token_expiry"`
+	Refreshable bool      `json:"refreshable"`
+	Scopes      []string  `json:"scopes,omitempty"`
+	At          time.Time `json:"at"`
+}
+
+func (s *Store) notesDir() string { return filepath.Join(s.dir, NotesDir) }
+
+// notePath names an identity's note by a hash of its key, which fits any
+// subject in a file name and says nothing of it.
+func (s *Store) notePath(provider, subject string) string {
+	sum := sha256.Sum256([]byte(Identity{Provider: provider, Subject: subject}.Key()))
+	return filepath.Join(s.notesDir(), hex.EncodeToString(sum[:])+".json")
+}
+
+// NoteRefresh records a successful refresh for status, as RecordRefresh
+// does, without rewriting accounts.json: it writes the identity's note,
+// which Load applies and the next Update folds into accounts.json. It
+// takes the store's lock, so no Update can fold notes meanwhile, but does
+// not fsync: the tokens themselves are in the vault, written durably
+// before this is called, and a note lost to a crash only leaves status
+// showing the expiry before that refresh.
+func (s *Store) NoteRefresh(provider, subject string, expiry time.Time, refreshable bool, scopes []string, now time.Time) error {
+	n := note{Provider: provider, Subject: subject, TokenExpiry: expiry.UTC(), Refreshable: refreshable, Scopes: scopes, At: now.UTC()}
+	data, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(s.notesDir(), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", s.notesDir(), err)
+	}
+	l := flock.New(s.path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
+	if err := l.Lock(); err != nil {
+		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
+	}
+	defer l.Unlock()
+	return writeUnsynced(s.notePath(provider, subject), ".note.*.tmp", data)
+}
+
+// applyNotes applies every note in NotesDir to st and returns the paths it
+// read, for Update to remove once accounts.json holds them. A note that
+// does not parse, or names no identity of st, is skipped: notes only ever
+// add display detail, and Update removes them all.
+func (s *Store) applyNotes(st *State) []string {
+	entries, err := os.ReadDir(s.notesDir())
+	if err != nil {
+		return nil
+	}
+	var read []string
+	for _, e := range entries {
+		path := filepath.Join(s.notesDir(), e.Name())
+		if !e.Type().IsRegular() {
+			continue
+		}
+		read = append(read, path)
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue // a writer's temp file, left by a crash
+		}
+		data, err := readNote(path)
+		if err != nil {
+			continue
+		}
+		if n, err := decodeNote(data); err == nil && s.notePath(n.Provider, n.Subject) == path {
+			st.applyNote(n)
+		}
+	}
+	return read
+}
+
+func readNote(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|statedir.NoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxNoteSize+1))
+	if err == nil && len(data) > maxNoteSize {
+		err = errors.New("note too large")
+	}
+	return data, err
+}
+
+// decodeNote parses a note strictly: one JSON object of the known fields,
+// with an identity that could be on an account.
+func decodeNote(data []byte) (note, error) {
+	var n note
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
+		return note{}, err
+	}
+	if dec.More() {
+		return note{}, errors.New("data after the note")
+	}
+	if err := validateID("provider", n.Provider); err != nil {
+		return note{}, err
+	}
+	if n.Subject == "" {
+		return note{}, errors.New("a note without a subject")
+	}
+	return n, nil
+}
+
+// applyNote is RecordRefresh from a note, when the note is newer than what
+// accounts.json says of the identity's use (a sign-in since wins).
+func (st *State) applyNote(n note) {
+	a, i, ok := st.owner(n.Provider, n.Subject)
+	if !ok {
+		return
+	}
+	id := &st.Accounts[a].Identities[i]
+	if !n.At.After(id.LastUsedAt) {
+		return
+	}
+	id.TokenExpiry = n.TokenExpiry.UTC()
+	id.Refreshable = n.Refreshable
+	if len(n.Scopes) > 0 {
+		id.Scopes = slices.Clone(n.Scopes)
+	}
+	id.LastUsedAt = n.At.UTC()
+	id.NeedsSignIn = false
+}
+
+// removeNotes deletes notes accounts.json now holds; called under the lock.
+func removeNotes(paths []string) {
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+	}
+}
