@@ -4,7 +4,8 @@
 # alternating rounds (paired medians, peak RSS from the kernel):
 #
 #   1. cached token, file vault, 1 and 1,000 identities  vs  a Go hello-world
-#      (and the single binary, authcli-ui, at 1 identity)
+#      (and hello-world with net/http linked, and the single binary,
+#      authcli-ui, at 1 identity)
 #   2. cached token, Secret Service                      vs  a bare go-keyring Get
 #                                                        and secret-tool lookup
 #   3. 100 concurrent `authcli token` on an expired token against the
@@ -39,7 +40,7 @@ fi
 
 echo "building like a release (static, trimpath, stripped)"
 export CGO_ENABLED=0
-for cmd in bench/hello bench/keyringget; do
+for cmd in bench/hello bench/hellohttp bench/keyringget; do
 	go build -trimpath -ldflags "-s -w" -o "$out/$(basename "$cmd")" "./$cmd"
 done
 # The release's two programs (.goreleaser.yaml): the lean authcli, and
@@ -65,6 +66,7 @@ AUTHCLI_VAULT_KEY=$(head -c 32 /dev/urandom | base64)
 "$O/mkstate" -dir "$work/many" -n 1000
 du -sh "$work/many/accounts.json" "$work/many/vault.d" | awk '{print "  1,000 identities:", $2, $1}'
 "$O/pair" -runs "$RUNS" -json "$out/file.json" "$O/hello" \
+	-- "$O/hellohttp" \
 	-- AUTHCLI_STATE_DIR="$work/one" "$A" token demo \
 	-- AUTHCLI_STATE_DIR="$work/many" "$A" token demo \
 	-- AUTHCLI_STATE_DIR="$work/one" "$O/authcli-ui" token demo
