@@ -73,7 +73,25 @@ func (s *Store) NoteRefresh(provider, subject string, expiry time.Time, refresha
 		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
 	}
 	defer l.Unlock()
+	// Under the lock nothing can unlink the identity meanwhile; a note of
+	// one that is gone would be ignored, but its caller must know.
+	if !s.holds(provider, subject) {
+		return errorf(ErrNotFound, "no %s is linked", describe(provider, subject, ""))
+	}
 	return writeUnsynced(s.notePath(provider, subject), ".note.*.tmp", data)
+}
+
+// holds reports whether an account holds (provider, subject): from the
+// index when it describes accounts.json, else from accounts.json itself.
+func (s *Store) holds(provider, subject string) bool {
+	st, err := s.loadIndex(provider, "", subject)
+	if err != nil {
+		if st, err = s.Load(); err != nil {
+			return false
+		}
+	}
+	_, _, ok := st.owner(provider, subject)
+	return ok
 }
 
 // applyNotes applies every note in NotesDir to st and returns the paths it
@@ -140,15 +158,17 @@ func decodeNote(data []byte) (note, error) {
 	return n, nil
 }
 
-// applyNote is RecordRefresh from a note, when the note is newer than what
-// accounts.json says of the identity's use (a sign-in since wins).
+// applyNote is RecordRefresh from a note, unless the note is older than
+// what accounts.json says of the identity's use. Every Update removes the
+// notes it folds in, so a note is newer than the file by the order of
+// writes; the time only guards against a note an Update failed to remove.
 func (st *State) applyNote(n note) {
 	a, i, ok := st.owner(n.Provider, n.Subject)
 	if !ok {
 		return
 	}
 	id := &st.Accounts[a].Identities[i]
-	if !n.At.After(id.LastUsedAt) {
+	if n.At.Before(id.LastUsedAt) {
 		return
 	}
 	id.TokenExpiry = n.TokenExpiry.UTC()

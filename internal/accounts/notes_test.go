@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -121,10 +122,14 @@ func TestNoteLosesToLaterChanges(t *testing.T) {
 // next Update removes them.
 func TestNotesThatDoNotFit(t *testing.T) {
 	s, dir := storeWith(t)
-	if err := s.NoteRefresh("google", "nobody", t0.Add(time.Hour), true, nil, t0.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	if err := s.NoteRefresh("google", "nobody", t0.Add(time.Hour), true, nil, t0.Add(time.Hour)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a note of an identity no account holds: %v, want ErrNotFound", err)
 	}
 	notes := filepath.Join(dir, NotesDir)
+	// One written all the same (by a version that did not check).
+	if err := os.WriteFile(s.notePath("google", "nobody"), []byte(`{"provider":"google","subject":"nobody","at":"2030-01-01T00:00:00Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// alice's google note, placed under bob's name.
 	if err := s.NoteRefresh("google", "g-alice", t0.Add(7*time.Hour), true, nil, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)

@@ -585,10 +585,13 @@ func TestRefreshLeavesAccountsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := fx.identity()
+	old, digest := fx.identity(), fx.stored().Profile
 	rec, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if digest == "" || fx.stored().Profile != digest {
+		t.Errorf("the record's profile digest went from %q to %q: a refresh does not change the profile", digest, fx.stored().Profile)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("the refresh rewrote accounts.json")

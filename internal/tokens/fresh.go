@@ -183,6 +183,8 @@ func merge(prev, next Record, now time.Time) Record {
 	if next.TokenURL == "" {
 		next.Endpoints = prev.Endpoints
 	}
+	// A refresh does not touch the profile the accounts store holds.
+	next.Profile = prev.Profile
 	next.UpdatedAt = now.UTC()
 	return next
 }

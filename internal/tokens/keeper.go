@@ -1,6 +1,9 @@
 package tokens
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -83,15 +86,17 @@ func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confir
 	}
 
 	rec.UpdatedAt = k.now().UTC()
-	b, err := rec.Encode()
-	if err != nil {
-		return r, nil, fmt.Errorf("encode tokens: %w", err)
+	rec.Profile = ProfileDigest(in.Profile)
+	if !link && wasKnown && k.sameProfile(key, rec.Profile) {
+		if done, err := k.saveKnown(in, rec, key); done || err != nil {
+			return r, nil, err
+		}
 	}
-	if err := k.Vault.Set(key, b); err != nil {
-		return r, nil, fmt.Errorf("store the tokens: %w", err)
+	if err := k.setRecord(key, rec); err != nil {
+		return r, nil, err
 	}
 	var written *accounts.State
-	err = k.Store.Update(func(st *accounts.State) error {
+	err := k.Store.Update(func(st *accounts.State) error {
 		written = st
 		if link {
 			return st.Link(in, r.Account, k.now())
@@ -102,10 +107,77 @@ func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confir
 		if !wasKnown {
 			// The identity was not recorded: its tokens must not linger.
 			_ = k.Vault.Delete(key)
+		} else {
+			// The accounts store did not take this profile: a later sign-in
+			// with it must not take the record's word that it did.
+			rec.Profile = ""
+			_ = k.setRecord(key, rec)
 		}
 		return r, nil, err
 	}
 	return r, written, nil
+}
+
+func (k *Keeper) setRecord(key string, rec Record) error {
+	b, err := rec.Encode()
+	if err != nil {
+		return fmt.Errorf("encode tokens: %w", err)
+	}
+	if err := k.Vault.Set(key, b); err != nil {
+		return fmt.Errorf("store the tokens: %w", err)
+	}
+	return nil
+}
+
+// sameProfile reports whether the identity's stored record says the
+// accounts store already holds this profile.
+func (k *Keeper) sameProfile(key, digest string) bool {
+	b, err := k.Vault.Get(key)
+	if err != nil {
+		return false
+	}
+	old, err := Decode(b)
+	return err == nil && old.Profile != "" && old.Profile == digest
+}
+
+// saveKnown stores a sign-in of a known identity whose profile the
+// accounts store already holds: the tokens in the vault (the one durable
+// write), and what status shows (expiry, scopes, last use) as a refresh
+// note beside accounts.json, as a refresh does, instead of a rewrite of
+// the whole file, whose size grows with every identity. done is false
+// when the store cannot take notes or no longer holds the identity (an
+// unlink meanwhile): the caller then stores it the full way.
+func (k *Keeper) saveKnown(in accounts.SignIn, rec Record, key string) (done bool, err error) {
+	n, ok := k.Store.(interface {
+		NoteRefresh(provider, subject string, expiry time.Time, refreshable bool, scopes []string, now time.Time) error
+	})
+	if !ok {
+		return false, nil
+	}
+	if err := k.setRecord(key, rec); err != nil {
+		return false, err
+	}
+	if err := n.NoteRefresh(in.Provider, in.Profile.Subject, in.TokenExpiry, in.Refreshable, in.Scopes, k.now()); err != nil {
+		return false, nil
+	}
+	return true, nil
+}
+
+// ProfileDigest identifies a profile as the accounts store keeps it: the
+// fields a sign-in writes to the identity (claims in key order).
+func ProfileDigest(p accounts.Profile) string {
+	b, err := json.Marshal(struct {
+		Email         string         `json:"email"`
+		EmailVerified bool           `json:"email_verified"`
+		Name          string         `json:"name"`
+		AvatarURL     string         `json:"avatar_url"`
+		Claims        map[string]any `json:"claims"`
+	}{p.Email, p.EmailVerified, p.Name, p.AvatarURL, p.Claims})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // known resolves a sign-in of an identity already recorded from the

@@ -1,7 +1,9 @@
 package tokens
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -115,17 +117,61 @@ func TestKeeperKnownIdentityFromTheIndex(t *testing.T) {
 	if r, err := k.Save(in, rec("a1"), "", nil); err != nil || r.Outcome != accounts.Created || store.loads != 1 {
 		t.Fatalf("new identity: %+v %v, %d loads", r, err, store.loads)
 	}
-	r, st, err := k.SaveState(in, rec("a2"), "", nil)
-	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || store.loads != 1 {
-		t.Fatalf("known identity: %+v %v, %d loads (want none more)", r, err, store.loads)
+	// The same profile again: tokens in the vault, the rest a refresh
+	// note; accounts.json is neither read nor written.
+	before, _ := os.ReadFile(store.Path())
+	again := in
+	again.TokenExpiry, again.Scopes = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), []string{"openid", "drive"}
+	r, st, err := k.SaveState(again, rec("a2"), "", nil)
+	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || store.loads != 1 || st != nil {
+		t.Fatalf("known identity, same profile: %+v %v, %d loads (want none more), state %v (want none written)", r, err, store.loads, st)
 	}
-	if _, _, ok := st.Owner("google", "g1"); !ok {
-		t.Error("the state written lacks the identity")
+	if after, _ := os.ReadFile(store.Path()); !bytes.Equal(before, after) {
+		t.Error("a sign-in with the same profile rewrote accounts.json")
 	}
 	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "a2" {
 		t.Errorf("tokens not replaced: %v", got)
 	}
+	loaded, _ := store.Store.Load()
+	if _, id, _ := loaded.Owner("google", "g1"); !id.TokenExpiry.Equal(again.TokenExpiry) || len(id.Scopes) != 2 {
+		t.Errorf("status after the same-profile sign-in: %+v", id)
+	}
+	// A changed profile is written to accounts.json.
+	renamed := again
+	renamed.Profile.Name = "Ada L."
+	r, st, err = k.SaveState(renamed, rec("a3"), "", nil)
+	if err != nil || r.Outcome != accounts.Known || st == nil {
+		t.Fatalf("known identity, new name: %+v %v, state %v", r, err, st)
+	}
+	if _, id, ok := st.Owner("google", "g1"); !ok || id.Name != "Ada L." {
+		t.Errorf("the state written: %+v", id)
+	}
 }
+
+// TestKeeperProfileDigestNotTrustedAfterAFailedUpdate: when the accounts
+// store refuses a known identity's new profile, the record must not claim
+// the store holds it, or the next sign-in with it would skip the store.
+func TestKeeperProfileDigestNotTrustedAfterAFailedUpdate(t *testing.T) {
+	k := newKeeper(t)
+	in := signIn("google", "g1", "ada@example.com", true)
+	if _, err := k.Save(in, rec("a1"), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	renamed := in
+	renamed.Profile.Name = "Ada L."
+	k.Store = failingUpdates{k.Store.(*accounts.Store)}
+	if _, err := k.Save(renamed, rec("a2"), "", nil); err == nil {
+		t.Fatal("the failing store took the sign-in")
+	}
+	got, err := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"})
+	if err != nil || got.Profile != "" {
+		t.Errorf("record after the refused update: profile digest %q, %v", got.Profile, err)
+	}
+}
+
+type failingUpdates struct{ *accounts.Store }
+
+func (failingUpdates) Update(func(*accounts.State) error) error { return errors.New("disk full") }
 
 func TestKeeperLinkRefusedWhenLinkedElsewhere(t *testing.T) {
 	k := newKeeper(t)

@@ -33,6 +33,10 @@ type Record struct {
 	// it, not by the access token's expiry.
 	IDTokenExpiry time.Time `json:"id_token_expiry,omitzero"`
 	Scopes        []string  `json:"scopes,omitempty"`
+	// Profile is ProfileDigest of the profile the sign-in that wrote this
+	// record gave the accounts store: a later sign-in giving the same one
+	// need not rewrite accounts.json (Keeper.SaveState). Refreshes keep it.
+	Profile string `json:"profile,omitempty"`
 	Endpoints
 	// UpdatedAt orders writes: a refresh never replaces a newer record.
 	UpdatedAt time.Time `json:"updated_at"`
