@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/authcli/authcli/internal/accounts"
@@ -163,16 +164,29 @@ func (k *Keeper) saveKnown(in accounts.SignIn, rec Record, key string) (done boo
 	return true, nil
 }
 
+// perTokenClaims are claims of one ID token rather than of the person:
+// they differ on every sign-in (and a refresh already leaves the stored
+// ones behind), so they do not make a profile new.
+var perTokenClaims = []string{"iat", "exp", "nbf", "nonce", "at_hash", "c_hash", "s_hash", "auth_time", "jti", "sid"}
+
 // ProfileDigest identifies a profile as the accounts store keeps it: the
-// fields a sign-in writes to the identity (claims in key order).
+// fields a sign-in writes to the identity, claims in key order without
+// perTokenClaims.
 func ProfileDigest(p accounts.Profile) string {
+	claims := p.Claims
+	if claims != nil {
+		claims = maps.Clone(claims)
+		for _, c := range perTokenClaims {
+			delete(claims, c)
+		}
+	}
 	b, err := json.Marshal(struct {
 		Email         string         `json:"email"`
 		EmailVerified bool           `json:"email_verified"`
 		Name          string         `json:"name"`
 		AvatarURL     string         `json:"avatar_url"`
 		Claims        map[string]any `json:"claims"`
-	}{p.Email, p.EmailVerified, p.Name, p.AvatarURL, p.Claims})
+	}{p.Email, p.EmailVerified, p.Name, p.AvatarURL, claims})
 	if err != nil {
 		return ""
 	}

@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -272,4 +273,40 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
 	})
+}
+
+func TestProfileDigest(t *testing.T) {
+	base := accounts.Profile{Subject: "s", Email: "ada@example.com", EmailVerified: true, Name: "Ada",
+		Claims: map[string]any{"sub": "s", "email": "ada@example.com", "groups": []any{"a"}, "iat": 1.0, "exp": 2.0, "nonce": "n1", "at_hash": "h1", "auth_time": 1.0}}
+	with := func(change func(*accounts.Profile)) accounts.Profile {
+		p := base
+		p.Claims = maps.Clone(base.Claims)
+		change(&p)
+		return p
+	}
+	same := []accounts.Profile{
+		with(func(p *accounts.Profile) { p.Claims["iat"], p.Claims["exp"], p.Claims["nonce"] = 9.0, 10.0, "n2" }),
+		with(func(p *accounts.Profile) { delete(p.Claims, "at_hash"); p.Claims["jti"] = "j" }),
+	}
+	differ := []accounts.Profile{
+		with(func(p *accounts.Profile) { p.Name = "Ada L." }),
+		with(func(p *accounts.Profile) { p.EmailVerified = false }),
+		with(func(p *accounts.Profile) { p.AvatarURL = "https://example.com/a.png" }),
+		with(func(p *accounts.Profile) { p.Claims["groups"] = []any{"a", "b"} }),
+		with(func(p *accounts.Profile) { p.Claims = nil }),
+	}
+	d := ProfileDigest(base)
+	for i, p := range same {
+		if ProfileDigest(p) != d {
+			t.Errorf("same[%d]: only per-token claims changed, yet the digest did", i)
+		}
+	}
+	for i, p := range differ {
+		if ProfileDigest(p) == d {
+			t.Errorf("differ[%d]: the profile changed, the digest did not", i)
+		}
+	}
+	if base.Claims["iat"] != 1.0 {
+		t.Error("ProfileDigest changed the claims it was given")
+	}
 }
