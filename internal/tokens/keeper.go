@@ -50,7 +50,9 @@ func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Con
 }
 
 // SaveState is Save that also returns the accounts state it wrote, so a
-// caller that shows it need not read the whole store again.
+// caller that shows it need not read the whole store again; nil when it
+// wrote none (a known identity whose profile the store already holds:
+// saveKnown).
 func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, *accounts.State, error) {
 	key := accounts.Identity{Provider: in.Provider, Subject: in.Profile.Subject}.Key()
 	link := linkTo != ""
