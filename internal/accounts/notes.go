@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
 	"github.com/authcli/authcli/internal/statedir"
 )
 
@@ -68,7 +66,7 @@ func (s *Store) NoteRefresh(provider, subject string, expiry time.Time, refresha
 	if err := os.MkdirAll(s.notesDir(), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", s.notesDir(), err)
 	}
-	l := flock.New(s.path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
+	l := s.lockFile()
 	if err := l.Lock(); err != nil {
 		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
 	}

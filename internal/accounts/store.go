@@ -114,7 +114,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	l := flock.New(s.path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
+	l := s.lockFile()
 	if err := lock(l); err != nil {
 		return fmt.Errorf("lock accounts store %s: %w", s.path, err)
 	}
@@ -139,6 +139,12 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	removeNotes(notes)
 	s.writeIndex(st)
 	return nil
+}
+
+// lockFile is the lock every writer of the store takes (Update,
+// NoteRefresh), beside accounts.json.
+func (s *Store) lockFile() *flock.Flock {
+	return flock.New(s.path+".lock", flock.SetFlag(os.O_CREATE|os.O_RDWR|statedir.NoFollow), flock.SetPermissions(0o600))
 }
 
 // removeStaleTemps deletes temp files of writers that died mid-write. Only

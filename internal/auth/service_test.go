@@ -482,9 +482,11 @@ func TestProviderRemovedFromConfig(t *testing.T) {
 	}
 }
 
-// TestSignInSwitchesToTheDeviceGrant: no browser can open here and the
-// provider offers the device grant, so the sign-in uses it.
-func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
+// newDevService is a Service with a file vault in a fresh state directory
+// and one provider, "local", the embedded demo provider (client
+// devidp.DemoClientID); client nil means the Service's default.
+func newDevService(t *testing.T, client *http.Client) (*Service, *devidp.Server) {
+	t.Helper()
 	idp, err := devidp.Start(devidp.Options{DevicePollInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -498,14 +500,27 @@ func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
 	}
 	key, _ := vault.KeyFromBytes(make([]byte, 32))
 	v, _ := vault.OpenFile(dir, key)
-	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir}
-	var said strings.Builder
-	done, err := svc.SignIn(context.Background(), SignIn{
+	return &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir, HTTP: client}, idp
+}
+
+// deviceSignIn signs in to newDevService's provider with the device grant,
+// no browser being available, approved at once as the first demo user.
+func deviceSignIn(t *testing.T, svc *Service, idp *devidp.Server, said io.Writer) (*SignedIn, error) {
+	t.Helper()
+	return svc.SignIn(context.Background(), SignIn{
 		Open:       func(context.Context, string) error { t.Error("a browser was opened"); return nil },
 		AutoDevice: true, BrowserAvailable: func() bool { return false },
-		Stderr: &said, Timeout: 30 * time.Second,
+		Stderr: said, Timeout: 30 * time.Second,
 		OnCode: func(code, _ string) { go func() { _ = idp.ApproveDevice(code, devidp.DemoUsers()[0].Email) }() },
 	})
+}
+
+// TestSignInSwitchesToTheDeviceGrant: no browser can open here and the
+// provider offers the device grant, so the sign-in uses it.
+func TestSignInSwitchesToTheDeviceGrant(t *testing.T) {
+	svc, idp := newDevService(t, nil)
+	var said strings.Builder
+	done, err := deviceSignIn(t, svc, idp, &said)
 	if err != nil {
 		t.Fatalf("device sign-in: %v\n%s", err, said.String())
 	}
@@ -538,27 +553,9 @@ func (c *pathCounter) count(path string) int {
 // sign-in learnt from discovery is stored with the tokens, and logout uses
 // it as is: one revocation request, no discovery.
 func TestLogoutUsesTheStoredRevocationEndpoint(t *testing.T) {
-	idp, err := devidp.Start(devidp.Options{DevicePollInterval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	dir := t.TempDir()
-	toml := fmt.Sprintf("[providers.local]\nkind = \"oidc\"\nissuer = %q\nclient_id = %q\n", idp.Issuer(), devidp.DemoClientID)
-	f, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(toml), func(string) string { return "" }, provider.Kinds())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := vault.KeyFromBytes(make([]byte, 32))
-	v, _ := vault.OpenFile(dir, key)
 	counter := &pathCounter{seen: map[string]int{}, next: http.DefaultTransport}
-	svc := &Service{Config: func() (*config.File, error) { return f, nil }, Store: accounts.OpenStore(dir), Vault: v, StateDir: dir,
-		HTTP: &http.Client{Transport: counter, Timeout: 10 * time.Second}}
-	_, err = svc.SignIn(context.Background(), SignIn{
-		Open:       func(context.Context, string) error { return errors.New("no browser") },
-		AutoDevice: true, BrowserAvailable: func() bool { return false }, Stderr: io.Discard, Timeout: 30 * time.Second,
-		OnCode: func(code, _ string) { go func() { _ = idp.ApproveDevice(code, devidp.DemoUsers()[0].Email) }() },
-	})
+	svc, idp := newDevService(t, &http.Client{Transport: counter, Timeout: 10 * time.Second})
+	_, err := deviceSignIn(t, svc, idp, io.Discard)
 	if err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}
