@@ -141,13 +141,13 @@ func (s *Service) Authorize(ctx context.Context, p flow.Provider, in SignIn) (*f
 	if device {
 		d := &flow.Device{
 			Provider: p, HTTPClient: s.client(), Stderr: stderr, Now: s.Now,
-			Terminal: in.Terminal, Width: in.Width, Logf: s.Logf, OnCode: in.OnCode,
+			Terminal: in.Terminal, Width: in.Width, Logf: s.Logf, OnCode: in.OnCode, Keys: s.keyCache(),
 		}
 		return d.Run(ctx)
 	}
 	l := &flow.Login{
 		Provider: p, HTTPClient: s.client(), Open: open, OpenNote: in.OpenNote,
-		Stderr: stderr, Now: s.Now, Progress: in.Terminal, Logf: s.Logf, Ready: in.OnURL,
+		Stderr: stderr, Now: s.Now, Progress: in.Terminal, Logf: s.Logf, Ready: in.OnURL, Keys: s.keyCache(),
 	}
 	return l.Run(ctx)
 }

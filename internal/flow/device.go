@@ -64,6 +64,9 @@ type Device struct {
 	Terminal bool
 	Width    int
 	Logf     func(format string, args ...any)
+	// Keys keeps the provider's signing keys between processes (as
+	// Login.Keys); they are read while the person approves the code.
+	Keys KeyCache
 	// OnCode, when set, is told the user code and verification URI once
 	// the prompt is shown: `authcli demo --device` approves the code itself
 	// when nobody can open the page.
@@ -134,6 +137,7 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 		d.shown(g)
 	}
 
+	keys := e.prefetchKeys(ctx, client, d.Keys, now)
 	stop := d.countdown(stderr, end, now)
 	tok, err := d.poll(ctx, client, conf, g, now, sleep)
 	stop()
@@ -143,7 +147,7 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 		}
 		return nil, ctxErr(ctx, err)
 	}
-	res, err := finishSignIn(ctx, client, now, d.Provider, e, conf.Scopes, tok, "")
+	res, err := finishSignIn(ctx, client, now, d.Provider, e, keys, conf.Scopes, tok, "")
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}

@@ -202,6 +202,13 @@ func (p Provider) RefreshEndpoints(ctx context.Context, client *http.Client, k K
 	if err != nil {
 		return nil, err
 	}
+	e.useKeys(p, ks, now)
+	return e, nil
+}
+
+// useKeys makes e's verifier check ID tokens against ks alone, with the
+// algorithms discovery announced (else OpenID's default, RS256).
+func (e *Endpoints) useKeys(p Provider, ks *keySet, now func() time.Time) {
 	algs := e.SigningAlgs
 	if len(algs) == 0 {
 		algs = []string{oidc.RS256} // OpenID Connect Discovery's default
@@ -209,8 +216,37 @@ func (p Provider) RefreshEndpoints(ctx context.Context, client *http.Client, k K
 	e.keys = ks
 	e.Verifier = oidc.NewVerifier(p.Issuer, &oidc.StaticKeySet{PublicKeys: ks.public()}, &oidc.Config{
 		ClientID: p.ClientID, Now: now, SupportedSigningAlgs: asymmetric(algs),
+		SkipIssuerCheck: e.issuerCheck != nil, // VerifyIDToken runs the provider's own rule
 	})
-	return e, nil
+}
+
+// prefetchKeys starts reading the provider's signing keys, from cache or
+// its JWKS URI, while the person signs in: checking the provider's answer
+// then waits on no request. The returned function waits for them (until ctx
+// ends) and gives nil when there are none to use: no OpenID provider, or
+// the fetch failed. A failure is not reported here; the verifier Resolve
+// made fetches the keys itself then, and says what went wrong.
+func (e *Endpoints) prefetchKeys(ctx context.Context, client *http.Client, cache KeyCache, now func() time.Time) func() *keySet {
+	if e.Verifier == nil || e.JWKS == "" {
+		return func() *keySet { return nil }
+	}
+	got := make(chan *keySet, 1)
+	go func() {
+		ks, err := fetchKeys(ctx, client, e.JWKS, cache, true, now())
+		if err != nil {
+			ks = nil
+		}
+		got <- ks
+	}()
+	return func() *keySet {
+		select {
+		case ks := <-got:
+			got <- ks // a second wait sees the same keys
+			return ks
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // asymmetric keeps the public-key algorithms: "none" and HMAC never verify.

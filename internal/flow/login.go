@@ -41,6 +41,9 @@ type Login struct {
 	// the sign-in page in your browser."); the URL follows it either way.
 	OpenNote string
 	Logf     func(format string, args ...any)
+	// Keys keeps the provider's signing keys between processes; nil
+	// fetches them once per sign-in, while the person signs in.
+	Keys KeyCache
 
 	// Ready, when set, receives the authorization URL once the listener is
 	// up and the browser was asked to open it: a TUI shows it from here
@@ -114,6 +117,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		opts = append(opts, oauth2.SetAuthURLParam(k, p.AuthParams[k]))
 	}
 	authURL := conf.AuthCodeURL(state, opts...)
+	prefetched := e.prefetchKeys(ctx, client, l.Keys, now)
 
 	if l.Open != nil {
 		note := l.OpenNote
@@ -142,7 +146,7 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 
-	res, err := l.complete(ctx, client, now, e, conf, cb.Code, verifier, nonce)
+	res, err := l.complete(ctx, client, now, e, prefetched, conf, cb.Code, verifier, nonce)
 	if err == nil {
 		err = p.addCallbackClaims(res, cb.form)
 	}
@@ -211,12 +215,12 @@ func ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-func (l *Login) complete(ctx context.Context, client *http.Client, now func() time.Time, e *Endpoints, conf *oauth2.Config, code, verifier, nonce string) (*Result, error) {
+func (l *Login) complete(ctx context.Context, client *http.Client, now func() time.Time, e *Endpoints, keys func() *keySet, conf *oauth2.Config, code, verifier, nonce string) (*Result, error) {
 	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, client), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, tokenError("token", err)
 	}
-	return finishSignIn(ctx, client, now, l.Provider, e, conf.Scopes, tok, nonce)
+	return finishSignIn(ctx, client, now, l.Provider, e, keys, conf.Scopes, tok, nonce)
 }
 
 // CheckToken refuses token responses authcli cannot use safely. Sign-in,

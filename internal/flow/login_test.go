@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,54 @@ func TestLoginKeyRotation(t *testing.T) {
 	op.RotateKey()
 	if _, err, _ := signIn(t, op, nil); err != nil {
 		t.Fatalf("after key rotation: %v", err)
+	}
+}
+
+// TestLoginKeysReadWhileSigningIn: the provider's keys are fetched while
+// the person is at the provider, so that nothing after the provider's
+// answer waits on a key request; with a key cache, a later sign-in needs
+// no key request at all; and a key the cached set lacks (rotated since) is
+// fetched and accepted rather than refused.
+func TestLoginKeysReadWhileSigningIn(t *testing.T) {
+	op := oidctest.New(t)
+	counter := &countingClient{hits: map[string]int{}}
+	cache := &mapCache{docs: map[string][]byte{}, exp: map[string]time.Time{}}
+	withCache := func(l *Login) {
+		l.HTTPClient = &http.Client{Transport: counter, Timeout: 5 * time.Second}
+		l.Keys = cache
+	}
+	// after lists the requests made after the token request of the last
+	// sign-in.
+	after := func() []string {
+		p := counter.paths()
+		for i := len(p) - 1; i >= 0; i-- {
+			if p[i] == "/token" {
+				return p[i+1:]
+			}
+		}
+		return p
+	}
+	if _, err, _ := signIn(t, op, withCache); err != nil {
+		t.Fatal(err)
+	}
+	if got := after(); slices.Contains(got, "/jwks") {
+		t.Errorf("requests after the provider's answer: %v; the keys should have been read while signing in", got)
+	}
+	if counter.count("/jwks") != 1 {
+		t.Errorf("%d key requests for one sign-in, want 1", counter.count("/jwks"))
+	}
+	if _, err, _ := signIn(t, op, withCache); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.count("/jwks"); n != 1 {
+		t.Errorf("%d key requests after a second sign-in with the keys cached, want 1", n)
+	}
+	op.RotateKey()
+	if _, err, _ := signIn(t, op, withCache); err != nil {
+		t.Fatalf("an ID token signed with a key newer than the cached ones: %v", err)
+	}
+	if n := counter.count("/jwks"); n != 2 {
+		t.Errorf("%d key requests after a rotation, want 2", n)
 	}
 }
 

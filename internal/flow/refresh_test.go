@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,17 +15,26 @@ import (
 	"github.com/authcli/authcli/internal/oidctest"
 )
 
-// countingClient counts requests by path.
+// countingClient counts requests by path, and keeps their order.
 type countingClient struct {
-	mu   sync.Mutex
-	hits map[string]int
+	mu    sync.Mutex
+	hits  map[string]int
+	order []string
 }
 
 func (c *countingClient) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
 	c.hits[r.URL.Path]++
+	c.order = append(c.order, r.URL.Path)
 	c.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// paths are the requests' paths so far, in order.
+func (c *countingClient) paths() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.order)
 }
 
 func (c *countingClient) count(path string) int {
@@ -34,16 +44,21 @@ func (c *countingClient) count(path string) int {
 }
 
 type mapCache struct {
+	mu   sync.Mutex // a sign-in reads its keys on a goroutine of its own
 	docs map[string][]byte
 	exp  map[string]time.Time
 }
 
 func (m *mapCache) Get(url string, now time.Time) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	d, ok := m.docs[url]
 	return d, ok && now.Before(m.exp[url])
 }
 
 func (m *mapCache) Put(url string, doc []byte, expires time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.docs[url], m.exp[url] = doc, expires
 }
 

@@ -15,7 +15,12 @@ import (
 // grant produced it: a usable bearer token, a verified ID token from OpenID
 // providers, a userinfo subject matching it, and a normalised profile.
 // nonce is empty for grants that send none (the device grant).
-func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time, p Provider, e *Endpoints, requested []string, tok *oauth2.Token, nonce string) (*Result, error) {
+//
+// keys, when not nil, gives the keys prefetched while the person signed
+// in (Endpoints.prefetchKeys): an ID token signed with one of them is
+// checked against them, one signed with any other key by the verifier
+// Resolve made, which fetches the provider's keys anew.
+func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time, p Provider, e *Endpoints, keys func() *keySet, requested []string, tok *oauth2.Token, nonce string) (*Result, error) {
 	if err := CheckToken(tok); err != nil {
 		return nil, err
 	}
@@ -24,6 +29,11 @@ func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time
 	if e.Verifier != nil {
 		if rawID == "" {
 			return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
+		}
+		if keys != nil {
+			if ks := keys(); ks != nil && ks.has(headerKID(rawID)) {
+				e.useKeys(p, ks, now)
+			}
 		}
 		var err error
 		if claims, err = VerifyIDToken(ctx, e, p.ClientID, rawID, nonce, tok.AccessToken, now()); err != nil {
