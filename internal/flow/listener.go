@@ -31,6 +31,8 @@ type listener struct {
 	claimOnce sync.Once
 	results   chan callbackParams // the one genuine callback
 	outcome   chan page           // what the genuine callback's tab shows
+	claimed   chan struct{}       // closed when the genuine callback came
+	served    chan struct{}       // closed once its tab has its page
 
 	// The one-time start URL handed to the browser (see startURL).
 	startPath string
@@ -94,6 +96,8 @@ func listen(host string, port int, path, state string) (*listener, error) {
 		state:     state,
 		results:   make(chan callbackParams, 1),
 		outcome:   make(chan page, 1),
+		claimed:   make(chan struct{}),
+		served:    make(chan struct{}),
 		startPath: startPrefix + randomToken(),
 		aborted:   make(chan error, 1),
 	}
@@ -195,8 +199,10 @@ func (l *listener) serveStart(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		http.Redirect(w, r, target, http.StatusFound)
 	case used:
-		l.abortOnce.Do(func() { l.aborted <- ErrStartReused })
+		// The page first: the sign-in stops, and the listener with it,
+		// as soon as it hears of the abort.
 		strayPage("This sign-in link was already opened once, perhaps by another program on this machine; authcli stopped the sign-in to be safe. Run the command again.").write(w)
+		l.abortOnce.Do(func() { l.aborted <- ErrStartReused })
 	default:
 		http.NotFound(w, r)
 	}
@@ -276,11 +282,15 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		strayPage("This sign-in has already received its answer.").write(w)
 		return
 	}
+	close(l.claimed)
+	defer close(l.served)
 	l.results <- p
 	// Hold the tab until the terminal side knows whether the sign-in
-	// worked, so the page tells the truth.
+	// worked, so the page tells the truth. The connection is not kept
+	// alive: nothing else is coming, and close need not wait for it.
 	select {
 	case pg := <-l.outcome:
+		w.Header().Set("Connection", "close")
 		pg.write(w)
 	case <-r.Context().Done():
 	}
@@ -294,12 +304,23 @@ func (l *listener) finish(pg page) {
 	}
 }
 
-// close stops the listener; a connection that never sends anything cannot
-// hold it open longer than the grace period.
+// closeGrace bounds how long close waits for the genuine callback's tab to
+// get its page.
+const closeGrace = 3 * time.Second
+
+// close stops the listener once the genuine callback's tab has its page
+// (page.write puts all of it on the socket before it returns). It does not
+// wait for other connections to go idle as http.Server.Shutdown would:
+// Shutdown polls them every millisecond or more, and a sign-in then stores
+// its tokens that much later.
 func (l *listener) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := l.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		_ = l.srv.Close()
+	select {
+	case <-l.claimed:
+		select {
+		case <-l.served:
+		case <-time.After(closeGrace):
+		}
+	default:
 	}
+	_ = l.srv.Close()
 }

@@ -1,9 +1,11 @@
 package flow
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/authcli/authcli/internal/termtext"
@@ -96,8 +98,14 @@ func (p page) write(w http.ResponseWriter) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	// Rendered first so that the length is known: the whole answer is then
+	// on the socket when write returns (see listener.close).
+	var body bytes.Buffer
+	_ = p.render(&body)
+	h.Set("Content-Length", strconv.Itoa(body.Len()))
 	w.WriteHeader(status)
-	_ = p.render(w)
+	_, _ = w.Write(body.Bytes())
+	_ = http.NewResponseController(w).Flush()
 }
 
 func successPage(who string) page {
