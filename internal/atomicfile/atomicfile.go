@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // Write replaces path with data. It writes a temp file in path's directory,
@@ -15,11 +17,31 @@ import (
 // path and syncs the directory so the rename itself survives a crash. On
 // failure the temp file is removed and path is untouched.
 func Write(path, pattern string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, pattern)
+	f, err := os.CreateTemp(filepath.Dir(path), pattern)
 	if err != nil {
 		return err
 	}
+	return replace(f, path, data)
+}
+
+// WriteLocked is Write through a temp file of a fixed name, tmp (a base
+// name, in path's directory), for a writer holding a lock that every
+// writer of path takes. A temp file a writer left behind when it died is
+// then reused rather than found by listing the directory, so the write
+// costs the same however many files the directory holds. tmp is opened
+// without following a symlink.
+func WriteLocked(path, tmp string, data []byte) error {
+	f, err := os.OpenFile(filepath.Join(filepath.Dir(path), tmp), os.O_RDWR|os.O_CREATE|os.O_TRUNC|statedir.NoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	return replace(f, path, data)
+}
+
+// replace writes data to the new temp file f, makes it durable and renames
+// it onto path; on failure f is removed.
+func replace(f *os.File, path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
 	tmp := f.Name()
 	closed := false
 	defer func() {

@@ -79,14 +79,26 @@ func BenchmarkFileGetPassphraseFresh(b *testing.B) {
 	}
 }
 
+// BenchmarkFileSet replaces one identity's tokens, as every refresh and
+// every sign-in of a known identity does, with 1 and 1,000 identities in
+// the vault: it must not grow with their number.
 func BenchmarkFileSet(b *testing.B) {
-	f, _ := benchFile(b, rawKey(b, 1))
-	value := bytes.Repeat([]byte{'v'}, benchBundle)
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := f.Set("prov/subject-3", value); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			f := openFile(b, b.TempDir(), rawKey(b, 1))
+			value := bytes.Repeat([]byte{'v'}, 1500) // a token record's size
+			for i := range n {
+				if err := f.Set(fmt.Sprintf("prov/subject-%d", i), value); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.Set("prov/subject-0", value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

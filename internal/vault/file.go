@@ -206,15 +206,51 @@ func (f *File) Set(key string, value []byte) error {
 	if len(value) > MaxValueSize {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(value), MaxValueSize)
 	}
-	return f.update(func(ix *vaultIndex) error {
-		if !ix.names[key] {
-			ix.names[key] = true
-			if err := f.writeIndex(ix); err != nil {
-				return err
-			}
+	return f.locked(func() error {
+		if done, err := f.replace(key, value); done || err != nil {
+			return err
 		}
-		return f.writeRecord(ix, key, value)
+		return f.edit(func(ix *vaultIndex) error {
+			if !ix.names[key] {
+				ix.names[key] = true
+				if err := f.writeIndex(ix); err != nil {
+					return err
+				}
+			}
+			return f.writeRecord(ix, key, value)
+		})
 	})
+}
+
+// replace overwrites the record of a key that has one, reading nothing
+// but that record, so that a refresh costs the same however many keys the
+// vault holds. The record stands in for the index: it opens only under
+// the vault key (a wrong key still cannot write), it carries the vault's
+// salt, and a key with a record is listed already (keys join the index
+// before their record is written). done is false when the full way must
+// run: no record, one that does not open (that way says why), or a
+// single-file vault still there, whose migration may have stopped
+// between the records and the index.
+func (f *File) replace(key string, value []byte) (done bool, err error) {
+	if _, err := os.Lstat(f.legacyPath); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	data, err := readPrivate(f.recordPath(key), maxRecordSize)
+	if err != nil {
+		return false, nil
+	}
+	h, _, err := parseHeader(data)
+	if err != nil || h.version != dirVersion {
+		return false, nil
+	}
+	aeadKey, err := f.keyFor(h)
+	if err != nil {
+		return false, nil
+	}
+	if _, err := f.openRecord(key, data); err != nil {
+		return false, nil
+	}
+	return true, f.writeRecord(&vaultIndex{exists: true, hdr: h, aeadKey: aeadKey}, key, value)
 }
 
 // Delete removes key; an absent key or vault leaves every file untouched.
@@ -417,17 +453,23 @@ func (f *File) writeRecord(ix *vaultIndex, key string, value []byte) error {
 	return nil
 }
 
+// writeFile replaces path under the lock. Its temp file has a fixed name
+// (matching tempPattern): a writer that died leaves at most one per file,
+// which the next write of that file reuses and edit's clean-up removes.
 func (f *File) writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(f.recDir, 0o700); err != nil {
 		return err
 	}
-	return atomicfile.Write(path, "."+filepath.Base(path)+tempPattern, data)
+	return atomicfile.WriteLocked(path, "."+filepath.Base(path)+".tmp", data)
 }
 
-// update runs edit under the lock with the current index, migrating a
-// single-file vault first. A vault that does not exist yet gets a fresh
-// header (and salt); edit writes what it changes.
+// update runs edit under the lock (edit's doc says with what).
 func (f *File) update(edit func(*vaultIndex) error) error {
+	return f.locked(func() error { return f.edit(edit) })
+}
+
+// locked runs fn holding the vault's lock, which every writer takes.
+func (f *File) locked(fn func() error) error {
 	f.writeMu.Lock()
 	defer f.writeMu.Unlock()
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
@@ -438,6 +480,14 @@ func (f *File) update(edit func(*vaultIndex) error) error {
 		return fmt.Errorf("lock vault file: %w", err)
 	}
 	defer func() { _ = fl.Unlock() }()
+	return fn()
+}
+
+// edit runs fn with the current index, under the lock, migrating a
+// single-file vault first and removing temp files of writers that died. A
+// vault that does not exist yet gets a fresh header (and salt); fn writes
+// what it changes.
+func (f *File) edit(fn func(*vaultIndex) error) error {
 	f.removeStaleTemps()
 
 	ix, err := f.readIndex()
@@ -452,7 +502,7 @@ func (f *File) update(edit func(*vaultIndex) error) error {
 	if err := f.removeLegacy(ix); err != nil {
 		return err
 	}
-	return edit(ix)
+	return fn(ix)
 }
 
 // migrate turns a single-file vault into records and an index under the

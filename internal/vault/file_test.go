@@ -159,6 +159,11 @@ func TestFileWrongKey(t *testing.T) {
 			if err := f.Set("c/d", []byte("x")); !errors.Is(err, ErrDecrypt) {
 				t.Fatalf("Set: %v, want ErrDecrypt", err)
 			}
+			// Replacing a value reads only its record, which must prove
+			// the key just as the index does.
+			if err := f.Set("a/b", []byte("x")); !errors.Is(err, ErrDecrypt) {
+				t.Fatalf("Set of a key with a record: %v, want ErrDecrypt", err)
+			}
 			if err := f.Delete("a/b"); !errors.Is(err, ErrDecrypt) {
 				t.Fatalf("Delete: %v, want ErrDecrypt", err)
 			}
@@ -590,6 +595,47 @@ func TestStaleTempFilesAreRemoved(t *testing.T) {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s survived the next write", p)
 		}
+	}
+}
+
+// TestReplaceReusesItsTempFile: replacing a value (a refresh) lists no
+// directory, so a temp file its own earlier write left behind is reused,
+// not left to pile up; and a symlink in its place is not followed.
+func TestReplaceReusesItsTempFile(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	if err := f.Set("p/a", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.recordPath("p/a")
+	tmp := filepath.Join(filepath.Dir(rec), "."+filepath.Base(rec)+".tmp")
+	if err := os.WriteFile(tmp, []byte("half a secret, longer than the new record"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("p/a", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "new" {
+		t.Fatalf("Get = %q, %v; want new", got, err)
+	}
+	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
+		t.Errorf("the leftover temp file is still there: %v", err)
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(target, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("p/a", []byte("newer")); err == nil {
+		t.Error("Set wrote through a symlink at its temp file's name")
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the symlink's target was created: %v", err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "new" {
+		t.Fatalf("after the refused write Get = %q, %v; want new", got, err)
 	}
 }
 
