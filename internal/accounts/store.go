@@ -40,6 +40,16 @@ type Store struct {
 	dir  string
 	path string
 	mu   sync.Mutex
+
+	// last is what accounts.json held when this Store last read or wrote
+	// it (before refresh notes), and lastSrc which file that was. load
+	// reuses it while accounts.json is still that file, by the test the
+	// index passes (inode, size, modification time): a first sign-in
+	// reads the store to resolve the outcome, then updates it under the
+	// lock, and parses the whole file once rather than twice.
+	lastMu  sync.Mutex
+	last    *State
+	lastSrc source
 }
 
 // OpenStore returns the store for dir ($AUTHCLI_STATE_DIR). Nothing is
@@ -64,30 +74,73 @@ func (s *Store) Load() (*State, error) {
 
 // load is Load, also returning the notes it applied.
 func (s *Store) load() (*State, []string, error) {
-	data, err := readNoFollow(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &State{Version: SchemaVersion}, nil, nil
-	}
+	st, err := s.loadFile()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read accounts store: %w", err)
-	}
-	st, err := decodeState(data)
-	if err != nil {
-		return nil, nil, &ruleError{kind: ErrCorrupt,
-			msg: fmt.Sprintf("accounts store %s is unusable (%v); repair it or move it aside", s.path, err)}
+		return nil, nil, err
 	}
 	return st, s.applyNotes(st), nil
 }
 
-// readNoFollow reads path, refusing a symlink in its place: another user
-// must not choose what authcli takes for its accounts.
-func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|statedir.NoFollow, 0)
+// loadFile reads accounts.json alone (no notes), parsing it only when it
+// is not the file this Store last read or wrote.
+func (s *Store) loadFile() (*State, error) {
+	// O_NOFOLLOW: another user must not choose, with a symlink, what
+	// authcli takes for its accounts.
+	f, err := os.OpenFile(s.path, os.O_RDONLY|statedir.NoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{Version: SchemaVersion}, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read accounts store: %w", err)
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read accounts store: %w", err)
+	}
+	src := sourceOf(fi)
+	if st := s.recall(src); st != nil {
+		return st, nil
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read accounts store: %w", err)
+	}
+	st, err := decodeState(data)
+	if err != nil {
+		return nil, &ruleError{kind: ErrCorrupt,
+			msg: fmt.Sprintf("accounts store %s is unusable (%v); repair it or move it aside", s.path, err)}
+	}
+	s.remember(src, st)
+	return st, nil
+}
+
+// recall returns a copy of the remembered state if src is the file it
+// came from.
+func (s *Store) recall(src source) *State {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	if s.last == nil || s.lastSrc != src {
+		return nil
+	}
+	return s.last.Clone()
+}
+
+// remember keeps a copy of st as the content of the file src.
+func (s *Store) remember(src source, st *State) {
+	c := st.Clone()
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	s.last, s.lastSrc = c, src
+}
+
+// forget drops the remembered state before accounts.json is written. The
+// written state is not remembered in its place: it holds what a sign-in
+// put there (claims as []string, say), where a parse gives JSON's types.
+func (s *Store) forget() {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	s.last = nil
 }
 
 // Update changes the state under the lock: it takes the lock, re-reads the
@@ -132,6 +185,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err != nil {
 		return fmt.Errorf("refusing to write accounts store %s: %w", s.path, err)
 	}
+	s.forget()
 	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}

@@ -167,6 +167,68 @@ func TestStoreRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStoreParsesOnceWhileUnchanged: a Store that read accounts.json
+// reuses what it read while the file is the same one (a sign-in reads,
+// then updates), sees at once a file another writer replaced, and hands
+// out copies, so a caller's changes never leak into the next read.
+func TestStoreParsesOnceWhileUnchanged(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := OpenStore(dir)
+	in := signIn("google", "g-1", "alice@example.com", true, true)
+	if err := s.Update(func(st *State) error { return st.Apply(in, st.Resolve(in), t0) }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Accounts[0].Name = "changed by the caller"
+	st.Accounts[0].Identities[0].Email = "mallory@example.com"
+	again, err := s.Load()
+	if err != nil || again.Accounts[0].Name != "alice" || again.Accounts[0].Identities[0].Email != "alice@example.com" {
+		t.Fatalf("a caller's change reached the next Load: %+v, %v", again, err)
+	}
+
+	// The same file, its bytes damaged in place and its times put back:
+	// this Store does not read it again (that is the reuse); a Store of
+	// another process does, and refuses it.
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(s.Path(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("{{"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(s.Path(), fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(); err != nil {
+		t.Errorf("the unchanged file was parsed again: %v", err)
+	}
+	if _, err := OpenStore(dir).Load(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("another Store read the damaged file as %v, want ErrCorrupt", err)
+	}
+
+	// Another writer replaces the file: the next read is of the new one.
+	other := OpenStore(dir)
+	if err := os.Remove(s.Path()); err != nil {
+		t.Fatal(err)
+	}
+	bob := signIn("github", "gh-2", "bob@example.com", true, true)
+	if err := other.Update(func(st *State) error { return st.Apply(bob, st.Resolve(bob), t0) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load()
+	if err != nil || len(got.Accounts) != 1 || got.Accounts[0].Identities[0].Subject != "gh-2" {
+		t.Fatalf("after another writer: %+v, %v; want only bob's identity", got, err)
+	}
+}
+
 func TestStorePermissions(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("POSIX permissions do not apply on Windows")
