@@ -259,6 +259,11 @@ func (f *File) Delete(key string) error {
 		return err
 	}
 	return f.update(func(ix *vaultIndex) error {
+		// Writes reuse their own temp file (writeFile), so only a deleted
+		// file's, or one of a writer of an older version, can be left:
+		// the rare Delete sweeps them, where every Set would list the
+		// whole vault to.
+		f.removeStaleTemps()
 		if !ix.exists {
 			return nil
 		}
@@ -484,17 +489,15 @@ func (f *File) locked(fn func() error) error {
 }
 
 // edit runs fn with the current index, under the lock, migrating a
-// single-file vault first and removing temp files of writers that died. A
-// vault that does not exist yet gets a fresh header (and salt); fn writes
-// what it changes.
+// single-file vault first. A vault that does not exist yet gets a fresh
+// header (and salt); fn writes what it changes.
 func (f *File) edit(fn func(*vaultIndex) error) error {
-	f.removeStaleTemps()
-
 	ix, err := f.readIndex()
 	if err != nil {
 		return err
 	}
 	if !ix.exists {
+		f.removeStaleTemps() // a migration that stopped may have left some
 		if ix, err = f.migrate(); err != nil {
 			return err
 		}

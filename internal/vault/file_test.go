@@ -571,7 +571,8 @@ func TestDecodeRecordsRejects(t *testing.T) {
 }
 
 // TestStaleTempFilesAreRemoved: a writer killed between creating its temp
-// file and the rename leaves the file behind; the next write removes it.
+// file and the rename leaves the file behind (random names: an older
+// authcli's); the next Delete removes them.
 func TestStaleTempFilesAreRemoved(t *testing.T) {
 	dir := t.TempDir()
 	key, _ := KeyFromBytes(make([]byte, 32))
@@ -591,9 +592,12 @@ func TestStaleTempFilesAreRemoved(t *testing.T) {
 	if err := f.Set("p/b", []byte("w")); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.Delete("p/b"); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range stale {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
-			t.Errorf("%s survived the next write", p)
+			t.Errorf("%s survived the next Delete", p)
 		}
 	}
 }
