@@ -106,7 +106,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	}
 	// Users of their own for the rows that sign in a new identity each time.
 	users := devidp.DemoUsers()
-	for i := range runs + warmup + 1 {
+	for i := range 2 * (runs + warmup + 1) { // two rows of them
 		sub := fmt.Sprintf("new-%04d", i)
 		users = append(users, devidp.User{Subject: sub, Email: sub + "@example.org", EmailVerified: true, Name: "New " + sub})
 	}
@@ -158,8 +158,10 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 		{name: "authcli, 1,000 identities", env: many, argv: login},
 	}
 	setup := slices.Clone(signers)
-	signers = append(signers, client{name: "authcli, 1,000, new identity", env: many, argv: login,
-		user: func() string { newUser++; return fmt.Sprintf("new-%04d", newUser-1) }})
+	fresh := func() string { newUser++; return fmt.Sprintf("new-%04d", newUser-1) }
+	signers = append(signers,
+		client{name: "authcli, 1, new identity", env: one, argv: login, user: fresh},
+		client{name: "authcli, 1,000, new identity", env: many, argv: login, user: fresh})
 	token := []string{authcli, "token", "bench", "--subject", user}
 	refresh := append(slices.Clone(token), "--min-ttl", minTTL)
 	rows := []client{

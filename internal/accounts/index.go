@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -20,7 +21,7 @@ const IndexName = "accounts.idx"
 const (
 	indexTempPrefix  = "." + IndexName + "."
 	indexTempPattern = indexTempPrefix + "*.tmp"
-	indexMagic       = "authcli accounts index 2"
+	indexMagic       = "authcli accounts index 3"
 )
 
 // Ref names an identity without its profile: what `authcli token` needs to
@@ -64,26 +65,94 @@ var errStaleIndex = errors.New("the accounts index does not match accounts.json"
 // identity, in store order. FindSubject on it answers exactly as on the
 // full state.
 func (s *Store) loadIndex(provider, account, subject string) (*State, error) {
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return nil, errStaleIndex
-	}
+	return s.readIndex(provider, account, subject, false)
+}
+
+// readIndex reads and checks the index against the store there now
+// (decodeIndex says what all means).
+func (s *Store) readIndex(provider, account, subject string, all bool) (*State, error) {
 	data, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		return nil, errStaleIndex
 	}
-	return decodeIndex(data, sourceOf(fi), provider, account, subject, false)
+	src, err := s.readSource(data)
+	if err != nil {
+		return nil, errStaleIndex
+	}
+	return decodeIndex(data, src, provider, account, subject, all)
 }
 
 // source identifies one accounts.json file: a rename gives a new inode, and
-// any edit changes the size or the modification time.
+// any edit changes the size or the modification time. The index also
+// describes the new accounts beside it (AddedDir): added is that
+// directory's modification time (0 when there is none), which writing or
+// removing an entry changes, and last the highest entry's number (0:
+// none), the entry after which must not exist: that holds even where
+// modification times are coarse, after a crash between an entry and the
+// index.
 type source struct {
 	size, mtime int64
 	inode       uint64
+	added       int64
+	last        int
 }
 
 func sourceOf(fi fs.FileInfo) source {
 	return source{size: fi.Size(), mtime: fi.ModTime().UnixNano(), inode: inodeOf(fi)}
+}
+
+// currentSource is the source of the accounts.json and AddedDir there now,
+// for an index to be written (under the lock).
+func (s *Store) currentSource() (source, error) {
+	src, err := s.statSource()
+	if err != nil {
+		return source{}, err
+	}
+	next, _, err := s.nextAdded()
+	if err != nil {
+		return source{}, err
+	}
+	src.last = next - 1
+	return src, nil
+}
+
+// statSource is currentSource without last, which it cannot know without
+// listing AddedDir.
+func (s *Store) statSource() (source, error) {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return source{}, err
+	}
+	src := sourceOf(fi)
+	if di, err := os.Stat(s.addedDir()); err == nil {
+		src.added = di.ModTime().UnixNano()
+	}
+	return src, nil
+}
+
+// readSource is the source an index read now must describe: the stats,
+// and the index's own word for last, once the entry after it is found
+// missing.
+func (s *Store) readSource(index []byte) (source, error) {
+	src, err := s.statSource()
+	if err != nil {
+		return source{}, err
+	}
+	_, rest, _ := bytes.Cut(index, []byte("\nsource "))
+	line, _, _ := bytes.Cut(rest, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) != 5 {
+		return source{}, errStaleIndex
+	}
+	last, err := strconv.Atoi(f[4])
+	if err != nil || last < 0 || last >= 1e8 {
+		return source{}, errStaleIndex
+	}
+	if _, err := os.Lstat(s.addedPath(last + 1)); !errors.Is(err, fs.ErrNotExist) {
+		return source{}, errStaleIndex
+	}
+	src.last = last
+	return src, nil
 }
 
 // writeIndex records st as the index of the accounts.json just written.
@@ -92,9 +161,9 @@ func sourceOf(fi fs.FileInfo) source {
 // It is not fsynced: after a crash, a lost or torn index fails its
 // checks and Lookup falls back.
 func (s *Store) writeIndex(st *State) {
-	fi, err := os.Stat(s.path)
+	src, err := s.currentSource()
 	if err == nil {
-		err = writeUnsynced(s.indexPath(), indexTempPattern, encodeIndex(st, sourceOf(fi)))
+		err = writeUnsynced(s.indexPath(), indexTempPattern, encodeIndex(st, src))
 	}
 	if err != nil {
 		_ = os.Remove(s.indexPath())
@@ -124,13 +193,19 @@ func writeUnsynced(path, pattern string, data []byte) error {
 // (account names are ASCII words, providers and subjects have no control
 // characters):
 //
-//	authcli accounts index 2
-//	source SIZE MTIME_NS INODE        of the accounts.json it describes
+//	authcli accounts index 3
+//	source SIZE MTIME_NS INODE ADDED LAST
+//	                                  of the accounts.json it describes, and of
+//	                                  AddedDir: its MTIME_NS and highest entry
+//	                                  (0 and 0: none)
 //	default NAME                      NAME may be empty
 //	account NAME                      then its identities:
-//	identity PROVIDER<TAB>SUBJECT
+//	identity PROVIDER<TAB>SUBJECT[<TAB>EMAIL]
 //	…
 //	end CRC                           CRC-32 (IEEE) of every byte before this line
+//
+// EMAIL (for AddNew's linking rules) is escaped by escapeField, and absent
+// when the identity has none.
 //
 // The IEEE polynomial, not Castagnoli: the checksum only catches a torn or
 // hand-edited index, and on amd64 the first Castagnoli checksum costs 1.2
@@ -140,11 +215,15 @@ func checksum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
 
 func encodeIndex(st *State, src source) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\nsource %d %d %d\ndefault %s\n", indexMagic, src.size, src.mtime, src.inode, st.Default)
+	fmt.Fprintf(&b, "%s\n%s\ndefault %s\n", indexMagic, sourceLine(src), st.Default)
 	for _, a := range st.Accounts {
 		b.WriteString("account " + a.Name + "\n")
 		for _, id := range a.Identities {
-			b.WriteString("identity " + id.Provider + "\t" + id.Subject + "\n")
+			b.WriteString("identity " + id.Provider + "\t" + id.Subject)
+			if id.Email != "" {
+				b.WriteString("\t" + escapeField(id.Email))
+			}
+			b.WriteString("\n")
 		}
 	}
 	body := b.String()
@@ -182,7 +261,7 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 		return stale("not an index")
 	}
 	l, _ := line()
-	if l != fmt.Sprintf("source %d %d %d", want.size, want.mtime, want.inode) {
+	if l != sourceLine(want) {
 		return stale("describes another accounts.json")
 	}
 	l, _ = line()
@@ -211,11 +290,11 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 			continue
 		}
 		rest, ok := strings.CutPrefix(l, "identity ")
-		p, sub, ok2 := strings.Cut(rest, "\t")
-		if !ok || !ok2 || cur == nil || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+		id, ok2 := identityFields(rest)
+		if !ok || !ok2 || cur == nil {
 			return stale("bad identity line")
 		}
-		cur.Identities = append(cur.Identities, Identity{Provider: p, Subject: sub})
+		cur.Identities = append(cur.Identities, id)
 	}
 	if cur != nil && len(cur.Identities) == 0 || (def == "") != (len(names) == 0) || def != "" && !names[def] {
 		return stale("accounts do not add up")
@@ -262,12 +341,12 @@ func selectIndex(body, def, provider, account, subject string) (*State, error) {
 		for lines != "" {
 			l, rest, _ := strings.Cut(lines, "\n")
 			lines = rest
-			p, sub, ok := strings.Cut(strings.TrimPrefix(l, "identity "), "\t")
-			if !ok || !strings.HasPrefix(l, "identity ") || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+			id, ok := identityFields(strings.TrimPrefix(l, "identity "))
+			if !ok || !strings.HasPrefix(l, "identity ") {
 				return a, errStaleIndex
 			}
-			if match(p, sub) {
-				a.Identities = append(a.Identities, Identity{Provider: p, Subject: sub})
+			if match(id.Provider, id.Subject) {
+				a.Identities = append(a.Identities, Identity{Provider: id.Provider, Subject: id.Subject})
 			}
 		}
 		return a, nil
@@ -312,10 +391,11 @@ func selectIndex(body, def, provider, account, subject string) (*State, error) {
 		i += from
 		l, _, _ := strings.Cut(body[i+1:], "\n")
 		from = i + 1 + len(l)
-		p, sub, ok := strings.Cut(strings.TrimPrefix(l, "identity "), "\t")
-		if !ok || validateID("provider", p) != nil || validateID("subject", sub) != nil {
+		id, ok := identityFields(strings.TrimPrefix(l, "identity "))
+		if !ok {
 			return stale("bad identity line")
 		}
+		p, sub := id.Provider, id.Subject
 		if !match(p, sub) {
 			continue
 		}
@@ -334,4 +414,75 @@ func selectIndex(body, def, provider, account, subject string) (*State, error) {
 		st.Accounts = append(st.Accounts, Account{Name: name, Identities: []Identity{{Provider: p, Subject: sub}}})
 	}
 	return st, nil
+}
+
+func sourceLine(src source) string {
+	return fmt.Sprintf("source %d %d %d %d %d", src.size, src.mtime, src.inode, src.added, src.last)
+}
+
+// identityFields parses PROVIDER<TAB>SUBJECT[<TAB>EMAIL], strictly: what
+// encodeIndex writes and nothing else.
+func identityFields(s string) (Identity, bool) {
+	p, rest, ok := strings.Cut(s, "\t")
+	if !ok {
+		return Identity{}, false
+	}
+	sub, email, hasEmail := strings.Cut(rest, "\t")
+	if validateID("provider", p) != nil || validateID("subject", sub) != nil {
+		return Identity{}, false
+	}
+	id := Identity{Provider: p, Subject: sub}
+	if hasEmail {
+		e, ok := unescapeField(email)
+		if !ok || e == "" {
+			return Identity{}, false
+		}
+		id.Email = e
+	}
+	return id, true
+}
+
+// escapeField writes '%', tab, newline and every other control byte as %XX,
+// so that any string fits in one field of an index line.
+func escapeField(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; needsEscape(rune(c)) {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool { return r < 0x20 || r == 0x7f || r == '%' }
+
+// unescapeField reverses escapeField, refusing anything escapeField would
+// not have written.
+func unescapeField(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(s) {
+				return "", false
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil || !needsEscape(rune(v)) || fmt.Sprintf("%02X", v) != s[i+1:i+3] {
+				return "", false
+			}
+			b.WriteByte(byte(v))
+			i += 2
+		case needsEscape(rune(c)):
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }

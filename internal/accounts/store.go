@@ -72,13 +72,18 @@ func (s *Store) Load() (*State, error) {
 	return st, err
 }
 
-// load is Load, also returning the notes it applied.
+// load is Load, also returning the files of the new accounts (AddNew) and
+// of the notes it applied, which accounts.json holds once Update writes it.
 func (s *Store) load() (*State, []string, error) {
 	st, err := s.loadFile()
 	if err != nil {
 		return nil, nil, err
 	}
-	return st, s.applyNotes(st), nil
+	added, err := s.applyAdded(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, append(added, s.applyNotes(st)...), nil
 }
 
 // loadFile reads accounts.json alone (no notes), parsing it only when it
@@ -174,7 +179,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	defer l.Unlock()
 	s.removeStaleTemps()
 
-	st, notes, err := s.load()
+	st, folded, err := s.load()
 	if err != nil {
 		return err
 	}
@@ -189,8 +194,9 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	if err := atomicfile.Write(s.path, tempPattern, data); err != nil {
 		return fmt.Errorf("write accounts store %s: %w", s.path, err)
 	}
-	// accounts.json holds what the notes said now (load applied them).
-	removeNotes(notes)
+	// accounts.json holds the new accounts and what the notes said now
+	// (load applied them).
+	removeNotes(folded)
 	s.writeIndex(st)
 	return nil
 }

@@ -59,6 +59,13 @@ func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confir
 	// A known identity is found in the accounts index; only a new one, or a
 	// link, needs every account parsed. Apply resolves again under the lock.
 	r, wasKnown := k.known(in)
+	rec.UpdatedAt = k.now().UTC()
+	rec.Profile = ProfileDigest(in.Profile)
+	if !link && !wasKnown {
+		if r, done, err := k.addNew(in, rec, key); done || err != nil {
+			return r, nil, err
+		}
+	}
 	if link || !wasKnown {
 		st, err := k.Store.Load()
 		if err != nil {
@@ -88,8 +95,6 @@ func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confir
 		}
 	}
 
-	rec.UpdatedAt = k.now().UTC()
-	rec.Profile = ProfileDigest(in.Profile)
 	if !link && wasKnown && k.sameProfile(key, rec.Profile) {
 		if done, err := k.saveKnown(in, rec, key); done || err != nil {
 			return r, nil, err
@@ -164,6 +169,33 @@ func (k *Keeper) saveKnown(in accounts.SignIn, rec Record, key string) (done boo
 		return false, nil
 	}
 	return true, nil
+}
+
+// addNew stores a first sign-in that creates an account the way that
+// costs the same however many accounts there are (accounts.Store.AddNew):
+// the tokens, then the account's own entry, without parsing or rewriting
+// accounts.json. done is false when the store cannot, or the outcome is
+// not a new account: the caller stores it the full way.
+func (k *Keeper) addNew(in accounts.SignIn, rec Record, key string) (accounts.Resolution, bool, error) {
+	a, ok := k.Store.(interface {
+		AddNew(in accounts.SignIn, now time.Time, beforeWrite func() error) (accounts.Resolution, bool, error)
+	})
+	if !ok {
+		return accounts.Resolution{}, false, nil
+	}
+	stored := false
+	r, done, err := a.AddNew(in, k.now(), func() error {
+		if err := k.setRecord(key, rec); err != nil {
+			return err
+		}
+		stored = true
+		return nil
+	})
+	if err != nil && stored {
+		// The identity was not recorded: its tokens must not linger.
+		_ = k.Vault.Delete(key)
+	}
+	return r, done, err
 }
 
 // perTokenClaims are claims of one ID token rather than of the person:
