@@ -40,19 +40,42 @@ func (r Ref) Key() string { return r.Provider + "/" + r.Subject }
 // with accounts.json. When the index does not describe the current
 // accounts.json exactly (missing, damaged, or accounts.json replaced since,
 // for example by an older authcli or a crash between the two writes), it
-// falls back to Load and FindSubject.
+// falls back to Load and FindSubject, and writes the index again (see
+// repairIndex), so that only the first call after such a change parses
+// every account.
 func (s *Store) Lookup(provider, account, subject string) (Ref, error) {
 	st, err := s.loadIndex(provider, account, subject)
 	if err != nil {
 		if st, err = s.Load(); err != nil {
 			return Ref{}, err
 		}
+		s.repairIndex()
 	}
 	a, id, err := st.FindSubject(provider, account, subject)
 	if err != nil {
 		return Ref{}, err
 	}
 	return Ref{Account: a.Name, Provider: id.Provider, Subject: id.Subject}, nil
+}
+
+// repairIndex writes the index of the store as it is now when accounts.json
+// exists and no writer holds the lock (it does not wait: the caller is on
+// the cached path); under the lock nothing changes the store between the
+// read and the write. Failing only leaves the index stale for next time.
+func (s *Store) repairIndex() {
+	if _, err := os.Lstat(s.path); err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.lockFile()
+	if ok, err := l.TryLock(); err != nil || !ok {
+		return
+	}
+	defer l.Unlock()
+	if st, _, err := s.load(); err == nil {
+		s.writeIndex(st)
+	}
 }
 
 func (s *Store) indexPath() string { return filepath.Join(s.dir, IndexName) }

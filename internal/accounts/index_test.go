@@ -265,3 +265,46 @@ func BenchmarkLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestLookupRepairsTheIndex: after a fall back to accounts.json (an index of
+// an older authcli, here), Lookup writes the index again, unless a writer
+// holds the lock; and it creates nothing where there is no store.
+func TestLookupRepairsTheIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := OpenStore(dir)
+	st := fixture(t)
+	if err := s.Update(func(cur *State) error { *cur = *st.Clone(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	older := []byte("authcli accounts index 2\nsource 1 2 3\ndefault alice\nend 00000000\n")
+	for _, held := range []bool{true, false} {
+		if err := os.WriteFile(s.indexPath(), older, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l := s.lockFile()
+		if held {
+			if err := l.Lock(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ref, err := s.Lookup("github", "", "")
+		l.Unlock()
+		if err != nil || ref.Account != "alice" {
+			t.Fatalf("Lookup = %+v, %v", ref, err)
+		}
+		_, err = s.readIndex("", "", "", true)
+		if held && err == nil {
+			t.Error("the index was written while a writer held the lock")
+		}
+		if !held && err != nil {
+			t.Errorf("the index was not repaired: %v", err)
+		}
+	}
+	empty := t.TempDir()
+	if _, err := OpenStore(empty).Lookup("github", "", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Lookup in an empty directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("Lookup without a store created %d files", len(entries))
+	}
+}
