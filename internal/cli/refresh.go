@@ -41,7 +41,8 @@ type detachedRefresher struct {
 	svc *auth.Service
 }
 
-// workerResult is what the child reports on its stdout when it fails.
+// workerResult is the one line the child reports on its stdout: code 0
+// once the new tokens are stored, else the failure's exit code and message.
 type workerResult struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
@@ -82,16 +83,22 @@ func (r *detachedRefresher) Refresh(ctx context.Context, job auth.Job, lock *tok
 	lock.Unlock()
 	done := make(chan workerResult, 1)
 	go func() {
-		var res workerResult
+		// The result line comes once the tokens are stored; the caller
+		// goes on then, not when the child has exited (process teardown
+		// is a fraction of a millisecond nobody needs to wait for). A
+		// child that ends without the line failed.
+		res := workerResult{Code: -1}
 		line, _ := bufio.NewReader(io.LimitReader(out, 64<<10)).ReadBytes('\n')
+		if len(line) > 0 && json.Unmarshal(line, &res) == nil && res.Code >= 0 {
+			done <- res
+			_ = cmd.Wait()
+			return
+		}
 		werr := cmd.Wait()
-		if len(line) > 0 {
-			_ = json.Unmarshal(line, &res)
+		if werr == nil {
+			werr = errors.New("it ended without a result")
 		}
-		if res.Code == 0 && werr != nil {
-			res = workerResult{Code: ExitFailure, Message: "the refresh process failed: " + sentence(werr)}
-		}
-		done <- res
+		done <- workerResult{Code: ExitFailure, Message: "the refresh process failed: " + sentence(werr)}
 	}()
 	select {
 	case res := <-done:
@@ -136,6 +143,8 @@ func newRefreshWorkerCmd(env *Env, g *globalOptions) *cobra.Command {
 				}
 			}
 			if err == nil {
+				b, _ := json.Marshal(workerResult{Code: 0})
+				_, _ = env.Out.Write(append(b, '\n'))
 				return nil
 			}
 			code, msg := describe(err)
