@@ -113,21 +113,7 @@ func TestLookupReadsOnlyTheIndex(t *testing.T) {
 	if err := s.Update(func(cur *State) error { *cur = *fixture(t); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fh, err := os.OpenFile(s.Path(), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fh.WriteAt([]byte("#"), 0); err != nil {
-		t.Fatal(err)
-	}
-	fh.Close()
-	if err := os.Chtimes(s.Path(), fi.ModTime(), fi.ModTime()); err != nil {
-		t.Fatal(err)
-	}
+	damageInPlace(t, s.Path(), "#")
 	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Load of the damaged file: %v", err)
 	}

@@ -192,21 +192,7 @@ func TestStoreParsesOnceWhileUnchanged(t *testing.T) {
 	// The same file, its bytes damaged in place and its times put back:
 	// this Store does not read it again (that is the reuse); a Store of
 	// another process does, and refuses it.
-	fi, err := os.Stat(s.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(s.Path(), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte("{{"), 0); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if err := os.Chtimes(s.Path(), fi.ModTime(), fi.ModTime()); err != nil {
-		t.Fatal(err)
-	}
+	damageInPlace(t, s.Path(), "{{")
 	if _, err := s.Load(); err != nil {
 		t.Errorf("the unchanged file was parsed again: %v", err)
 	}
@@ -226,6 +212,31 @@ func TestStoreParsesOnceWhileUnchanged(t *testing.T) {
 	got, err := s.Load()
 	if err != nil || len(got.Accounts) != 1 || got.Accounts[0].Identities[0].Subject != "gh-2" {
 		t.Fatalf("after another writer: %+v, %v; want only bob's identity", got, err)
+	}
+}
+
+// damageInPlace overwrites the start of path with junk keeping its size,
+// inode and modification time, which no writer does: only a reader that
+// parses the file again sees it.
+func damageInPlace(t *testing.T, path, junk string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte(junk), 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
 	}
 }
 
