@@ -25,8 +25,15 @@ var (
 	ErrNoDeviceEndpoint = errors.New("the provider has no device authorization endpoint; set device_auth_url in the config or sign in with the browser")
 	// ErrDeviceTimeout is ErrTimeout for the device grant: the context
 	// ended while the code was still waiting for approval.
-	ErrDeviceTimeout = fmt.Errorf("%w: the code was not approved in time", ErrTimeout)
+	ErrDeviceTimeout error = &timeoutError{"the code was not approved in time"}
 )
+
+// timeoutError is ErrTimeout with a detail; not fmt.Errorf at package
+// level, which would run fmt at every start of every command.
+type timeoutError struct{ detail string }
+
+func (e *timeoutError) Error() string { return ErrTimeout.Error() + ": " + e.detail }
+func (e *timeoutError) Unwrap() error { return ErrTimeout }
 
 const (
 	deviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"

@@ -211,7 +211,16 @@ func (k *Keyring) get(name string) ([]byte, error) {
 	return nil, lastErr
 }
 
-var errChunkMissing = fmt.Errorf("%w: a chunk item is missing", ErrCorrupt)
+// errChunkMissing is ErrCorrupt for a missing chunk. Not fmt.Errorf: a
+// package-level call runs at every start, cached `authcli token` included,
+// and fmt's first use there cost more than this package's whole init.
+var errChunkMissing error = &corruptError{"a chunk item is missing"}
+
+// corruptError is ErrCorrupt with a detail.
+type corruptError struct{ detail string }
+
+func (e *corruptError) Error() string { return ErrCorrupt.Error() + ": " + e.detail }
+func (e *corruptError) Unwrap() error { return ErrCorrupt }
 
 func (k *Keyring) readChunks(name string, it keyringItem) ([]byte, error) {
 	buf := make([]byte, 0, it.size)
