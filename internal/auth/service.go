@@ -39,6 +39,10 @@ type Service struct {
 	SlowPath func(ctx context.Context) context.Context
 	// Logf receives -v diagnostics: endpoints and outcomes, never tokens.
 	Logf func(format string, args ...any)
+	// Refreshed, when set, is called by Refresh as soon as a refresh's
+	// tokens are stored, before what status shows of it is recorded: a
+	// detached refresh tells its caller then.
+	Refreshed func()
 }
 
 func (s *Service) now() time.Time {
@@ -285,6 +289,9 @@ func (s *Service) Refresh(ctx context.Context, job Job, lock *tokens.Lock) (toke
 		s.logf("the provider refused the %s refresh token; marking the identity as needing sign-in", job.Provider)
 		_ = s.Store.Update(func(st *accounts.State) error { return st.MarkNeedsSignIn(job.Provider, job.Subject) })
 	case err == nil:
+		if s.Refreshed != nil {
+			s.Refreshed()
+		}
 		// For status only: the tokens are already stored. A store that
 		// can note a refresh beside accounts.json spares rewriting (and
 		// fsyncing) all of it on every refresh.

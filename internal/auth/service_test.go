@@ -598,3 +598,31 @@ func TestRefreshLeavesAccountsJSON(t *testing.T) {
 		t.Errorf("status after the refresh: %+v (the refreshed token expires %s)", id, rec.Expiry)
 	}
 }
+
+// TestRefreshedOnceStored: Refreshed (a detached refresh's report to its
+// caller) comes once the rotated tokens are in the vault, exactly once,
+// and not for a refresh that failed.
+func TestRefreshedOnceStored(t *testing.T) {
+	fx := newFixture(t, "")
+	first := fx.stored()
+	calls := 0
+	fx.svc.Refreshed = func() {
+		calls++
+		if got := fx.stored(); got.RefreshToken == first.RefreshToken || got.RefreshToken != fx.op.RefreshToken {
+			t.Error("Refreshed came before the rotated refresh token was stored")
+		}
+	}
+	if _, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("Refreshed called %d times for one refresh, want 1", calls)
+	}
+	fx.op.RefuseRefresh = "invalid_grant"
+	if _, err := fx.svc.Fresh(context.Background(), Want{Provider: "corp", MinTTL: forever}); err == nil {
+		t.Fatal("a refused refresh succeeded")
+	}
+	if calls != 1 {
+		t.Errorf("Refreshed called for a refused refresh")
+	}
+}

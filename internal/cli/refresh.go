@@ -135,7 +135,14 @@ func newRefreshWorkerCmd(env *Env, g *globalOptions) *cobra.Command {
 			worker := *env
 			worker.Detach = false
 			svc, err := newService(&worker, g)
+			reported := false
 			if err == nil {
+				// The caller goes on as soon as the tokens are stored.
+				svc.Refreshed = func() {
+					b, _ := json.Marshal(workerResult{Code: 0})
+					_, _ = env.Out.Write(append(b, '\n'))
+					reported = true
+				}
 				job := auth.Job{Provider: args[0], Subject: args[1], Want: want}
 				_, err = svc.Refresh(context.WithoutCancel(cmd.Context()), job, tokens.AdoptLock(lockFile))
 				if err != nil {
@@ -143,8 +150,10 @@ func newRefreshWorkerCmd(env *Env, g *globalOptions) *cobra.Command {
 				}
 			}
 			if err == nil {
-				b, _ := json.Marshal(workerResult{Code: 0})
-				_, _ = env.Out.Write(append(b, '\n'))
+				if !reported { // a machine identity: nothing to record after the store
+					b, _ := json.Marshal(workerResult{Code: 0})
+					_, _ = env.Out.Write(append(b, '\n'))
+				}
 				return nil
 			}
 			code, msg := describe(err)
