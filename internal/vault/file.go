@@ -222,35 +222,60 @@ func (f *File) Set(key string, value []byte) error {
 	})
 }
 
-// replace overwrites the record of a key that has one, reading nothing
+// replace overwrites the value of a key that has a record, reading nothing
 // but that record, so that a refresh costs the same however many keys the
-// vault holds. The record stands in for the index: it opens only under
-// the vault key (a wrong key still cannot write), it carries the vault's
-// salt, and a key with a record is listed already (keys join the index
-// before their record is written). done is false when the full way must
-// run: no record, one that does not open (that way says why), or a
-// single-file vault still there, whose migration may have stopped
-// between the records and the index.
+// vault holds: in place, over the record's older slot, with one
+// fdatasync (slots.go). The record stands in for the index: it opens only
+// under the vault key (a wrong key still cannot write), it carries the
+// vault's salt, and a key with a record is listed already (keys join the
+// index before their record is written). A record of an earlier version,
+// or a value too big for the slots, is written as a new record file
+// instead. done is false when the full way must run: no record, one that
+// does not open (that way says why), or a single-file vault still there,
+// whose migration may have stopped between the records and the index.
 func (f *File) replace(key string, value []byte) (done bool, err error) {
 	if _, err := os.Lstat(f.legacyPath); !errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
-	data, err := readPrivate(f.recordPath(key), maxRecordSize)
+	fh, data, err := openPrivate(f.recordPath(key), maxRecordFileSize)
 	if err != nil {
 		return false, nil
 	}
-	h, _, err := parseHeader(data)
-	if err != nil || h.version != dirVersion {
-		return false, nil
+	defer fh.Close()
+	var (
+		h     fileHeader
+		slots slotFile
+		seq   uint64
+	)
+	if isSlotFile(data) {
+		if slots, err = f.openSlots(key, data); err != nil {
+			return false, nil
+		}
+		h, seq = slots.hdr, slots.seq
+	} else {
+		if h, _, err = parseHeader(data); err != nil || h.version != dirVersion {
+			return false, nil
+		}
+		if _, err := f.openRecord(key, data); err != nil {
+			return false, nil
+		}
 	}
 	aeadKey, err := f.keyFor(h)
 	if err != nil {
 		return false, nil
 	}
-	if _, err := f.openRecord(key, data); err != nil {
-		return false, nil
+	ix := &vaultIndex{exists: true, hdr: h, aeadKey: aeadKey}
+	slot, err := sealSlot(ix, key, value, seq+1)
+	if err != nil {
+		return true, err
 	}
-	return true, f.writeRecord(&vaultIndex{exists: true, hdr: h, aeadKey: aeadKey}, key, value)
+	if slots.size > 0 && len(slot) <= slots.size {
+		if err := writeSlot(fh, slots.size, 1-slots.newest, slot); err != nil {
+			return true, fmt.Errorf("write vault record: %w", err)
+		}
+		return true, nil
+	}
+	return true, f.writeRecordFile(ix, key, value, seq+1)
 }
 
 // Delete removes key; an absent key or vault leaves every file untouched.
@@ -366,16 +391,24 @@ func (f *File) openIndex(data []byte) (*vaultIndex, error) {
 // readRecord returns key's decrypted value; a missing record is an error
 // wrapping fs.ErrNotExist.
 func (f *File) readRecord(key string) ([]byte, error) {
-	data, err := readPrivate(f.recordPath(key), maxRecordSize)
+	data, err := readPrivate(f.recordPath(key), maxRecordFileSize)
 	if err != nil {
 		return nil, err
 	}
 	return f.openRecord(key, data)
 }
 
+// maxRecordFileSize bounds a record file: two slots of the largest value.
+const maxRecordFileSize = int64(slotFileHeader + 2*(maxRecordSize+slotHeader))
+
 // openRecord authenticates a record's contents as key's and returns the
-// value (which aliases data).
+// value (which aliases data): the newest slot of a record file (slots.go),
+// or the one value of a record an earlier version wrote.
 func (f *File) openRecord(key string, data []byte) ([]byte, error) {
+	if isSlotFile(data) {
+		s, err := f.openSlots(key, data)
+		return s.value, err
+	}
 	h, off, err := parseHeader(data)
 	if err == nil && h.version != dirVersion {
 		err = fmt.Errorf("%w: %w: the record has version %d", ErrDecrypt, errFormat, h.version)
@@ -447,12 +480,17 @@ func (f *File) writeIndex(ix *vaultIndex) error {
 	return nil
 }
 
+// writeRecord writes key's record file anew, value in its first slot.
 func (f *File) writeRecord(ix *vaultIndex, key string, value []byte) error {
-	out, err := seal(ix, recordAD, value, key)
+	return f.writeRecordFile(ix, key, value, 1)
+}
+
+func (f *File) writeRecordFile(ix *vaultIndex, key string, value []byte, seq uint64) error {
+	slot, err := sealSlot(ix, key, value, seq)
 	if err != nil {
 		return err
 	}
-	if err := f.writeFile(f.recordPath(key), out); err != nil {
+	if err := f.writeFile(f.recordPath(key), newSlotFile(slot)); err != nil {
 		return fmt.Errorf("write vault record: %w", err)
 	}
 	return nil
@@ -625,15 +663,39 @@ func (f *File) newHeader() fileHeader {
 // readPrivate reads a vault file of at most limit bytes, refusing one other
 // users can access. A missing file is an error wrapping fs.ErrNotExist.
 func readPrivate(path string, limit int64) ([]byte, error) {
-	// A symlink in a vault file's place is refused, not followed.
-	fh, err := os.OpenFile(path, os.O_RDONLY|statedir.NoFollow, 0)
-	if err != nil {
-		return nil, err
+	fh, data, err := readFrom(path, os.O_RDONLY, limit)
+	if err == nil {
+		fh.Close()
 	}
-	defer fh.Close()
+	return data, err
+}
+
+// openPrivate is readPrivate leaving the file open for writing in place.
+func openPrivate(path string, limit int64) (*os.File, []byte, error) {
+	return readFrom(path, os.O_RDWR, limit)
+}
+
+func readFrom(path string, mode int, limit int64) (*os.File, []byte, error) {
+	// A symlink in a vault file's place is refused, not followed.
+	fh, err := os.OpenFile(path, mode|statedir.NoFollow, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := readChecked(fh, path, limit)
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	return fh, data, nil
+}
+
+func readChecked(fh *os.File, path string, limit int64) ([]byte, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("read vault file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("vault file %s: %w: not a regular file", path, ErrDecrypt)
 	}
 	if err := checkPrivate(path, fi, 0o077, 0o600); err != nil {
 		return nil, err

@@ -176,7 +176,9 @@ func TestFileWrongKey(t *testing.T) {
 
 // TestFileTampered flips every byte of a record and of the index, header
 // and ciphertext alike, and truncates and extends them: each must be
-// ErrDecrypt and no value (for the index: no list, and no write).
+// ErrDecrypt and no value (for the index: no list, and no write). In a
+// record's empty second slot a flip may instead leave the value readable,
+// never another one.
 func TestFileTampered(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -200,7 +202,7 @@ func TestFileTampered(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				check := func(what string, data []byte) {
+				check := func(what string, data []byte, otherSlot bool) {
 					t.Helper()
 					if err := os.WriteFile(path, data, 0o600); err != nil {
 						t.Fatal(err)
@@ -208,6 +210,9 @@ func TestFileTampered(t *testing.T) {
 					g := openFile(t, dir, tt.key)
 					if target == "record" {
 						got, err := g.Get("a/b")
+						if otherSlot && err == nil && string(got) == "secret value" {
+							return
+						}
 						if !errors.Is(err, ErrDecrypt) || got != nil {
 							t.Fatalf("%s: Get = %q, %v; want nil, ErrDecrypt", what, got, err)
 						}
@@ -220,17 +225,20 @@ func TestFileTampered(t *testing.T) {
 						t.Fatalf("%s: Set: %v; want ErrDecrypt", what, err)
 					}
 				}
+				// The second slot of a new record starts half-way after the
+				// file header.
+				second := slotFileHeader + (len(good)-slotFileHeader)/2
 				for i := range good {
 					for _, bit := range []byte{0x01, 0x80} {
 						bad := bytes.Clone(good)
 						bad[i] ^= bit
-						check(fmt.Sprintf("byte %d ^ %#x", i, bit), bad)
+						check(fmt.Sprintf("byte %d ^ %#x", i, bit), bad, target == "record" && i >= second)
 					}
 				}
 				for _, n := range []int{0, 1, 8, 10, len(good) / 2, len(good) - 1} {
-					check(fmt.Sprintf("truncated to %d", n), good[:n])
+					check(fmt.Sprintf("truncated to %d", n), good[:n], false)
 				}
-				check("extended", append(bytes.Clone(good), 0))
+				check("extended", append(bytes.Clone(good), 0), false)
 			})
 		}
 	}
@@ -602,25 +610,51 @@ func TestStaleTempFilesAreRemoved(t *testing.T) {
 	}
 }
 
-// TestReplaceReusesItsTempFile: replacing a value (a refresh) lists no
-// directory, so a temp file its own earlier write left behind is reused,
-// not left to pile up; and a symlink in its place is not followed.
-func TestReplaceReusesItsTempFile(t *testing.T) {
+// TestReplaceWritesInPlace: replacing a value (a refresh) writes over the
+// record's older slot: the same file, no temp file, no rename. A value that
+// outgrows the slots gets a new record file, through a temp file of a fixed
+// name that a writer which died left behind is reused, not piled up; and
+// a symlink in its place is not followed.
+func TestReplaceWritesInPlace(t *testing.T) {
 	dir := t.TempDir()
 	f := openFile(t, dir, rawKey(t, 1))
 	if err := f.Set("p/a", []byte("old")); err != nil {
 		t.Fatal(err)
 	}
 	rec := f.recordPath("p/a")
+	before, err := os.Stat(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"new", "newer", "newest"} {
+		if err := f.Set("p/a", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.Get("p/a"); err != nil || string(got) != v {
+			t.Fatalf("Get = %q, %v; want %q", got, err, v)
+		}
+	}
+	after, err := os.Stat(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) || after.Size() != before.Size() {
+		t.Errorf("a replace wrote a new file (size %d -> %d)", before.Size(), after.Size())
+	}
+	if entries, _ := os.ReadDir(f.recDir); len(entries) != 2 { // the index and the record
+		t.Errorf("the vault directory holds %d files after replaces, want 2", len(entries))
+	}
+
 	tmp := filepath.Join(filepath.Dir(rec), "."+filepath.Base(rec)+".tmp")
-	if err := os.WriteFile(tmp, []byte("half a secret, longer than the new record"), 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte("half a secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Set("p/a", []byte("new")); err != nil {
+	big := bytes.Repeat([]byte("b"), 3*minSlotSize)
+	if err := f.Set("p/a", big); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := f.Get("p/a"); err != nil || string(got) != "new" {
-		t.Fatalf("Get = %q, %v; want new", got, err)
+	if got, err := f.Get("p/a"); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("Get of the value that outgrew its slots: %d bytes, %v", len(got), err)
 	}
 	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
 		t.Errorf("the leftover temp file is still there: %v", err)
@@ -632,14 +666,99 @@ func TestReplaceReusesItsTempFile(t *testing.T) {
 	if err := os.Symlink(target, tmp); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Set("p/a", []byte("newer")); err == nil {
+	bigger := bytes.Repeat([]byte("c"), 10*minSlotSize) // past the slots big made
+	if err := f.Set("p/a", bigger); err == nil {
 		t.Error("Set wrote through a symlink at its temp file's name")
 	}
 	if _, err := os.Lstat(target); !os.IsNotExist(err) {
 		t.Errorf("the symlink's target was created: %v", err)
 	}
-	if got, err := f.Get("p/a"); err != nil || string(got) != "new" {
-		t.Fatalf("after the refused write Get = %q, %v; want new", got, err)
+	if got, err := f.Get("p/a"); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("after the refused write Get = %d bytes, %v; want the value before", len(got), err)
+	}
+}
+
+// TestRecordSlots: the two slots take turns, the newer one is read, a
+// write a crash tore leaves the value before it, a slot renumbered to win
+// does not open, and a record of the earlier one-value format is read and
+// turned into slots by its first replace.
+func TestRecordSlots(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	rec := f.recordPath("p/a")
+	slotsOf := func() slotFile {
+		t.Helper()
+		data, err := os.ReadFile(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := f.openSlots("p/a", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for i, v := range []string{"v1", "v2", "v3"} {
+		if err := f.Set("p/a", []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		if s := slotsOf(); s.newest != i%2 || s.seq != uint64(i+1) || string(s.value) != v {
+			t.Fatalf("after %s: slot %d number %d holding %q", v, s.newest, s.seq, s.value)
+		}
+	}
+	// v3 is in slot 0, v2 in slot 1. A torn write of v4 over slot 1:
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := slotsOf().size
+	torn := bytes.Clone(data)
+	for i := slotFileHeader + size; i < slotFileHeader+size+40; i++ {
+		torn[i] ^= 0xff
+	}
+	if err := os.WriteFile(rec, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "v3" {
+		t.Fatalf("after a torn write Get = %q, %v; want v3", got, err)
+	}
+	if err := f.Set("p/a", []byte("v4")); err != nil {
+		t.Fatalf("Set after a torn write: %v", err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "v4" {
+		t.Fatalf("Get = %q, %v; want v4", got, err)
+	}
+	// Slot 1 holds v4 (number 4), slot 0 v3 (number 3): give slot 0 a
+	// higher number, as a rollback would.
+	data, _ = os.ReadFile(rec)
+	binary.BigEndian.PutUint64(data[slotFileHeader:], 9)
+	if err := os.WriteFile(rec, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "v4" {
+		t.Fatalf("with the old slot renumbered Get = %q, %v; want v4", got, err)
+	}
+
+	// A record as the previous version wrote it: one sealed value.
+	ix, err := f.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := seal(ix, recordAD, []byte("from before"), "p/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.Get("p/a"); err != nil || string(got) != "from before" {
+		t.Fatalf("Get of an earlier record = %q, %v", got, err)
+	}
+	if err := f.Set("p/a", []byte("slotted")); err != nil {
+		t.Fatal(err)
+	}
+	if s := slotsOf(); string(s.value) != "slotted" || s.seq != 1 {
+		t.Fatalf("the first replace of an earlier record: %+v", s)
 	}
 }
 
