@@ -62,8 +62,10 @@ const (
 // file does not decrypt. The index and the records share the vault's salt,
 // so a passphrase is stretched once per process.
 //
-// Readers need no lock because writers replace files atomically (temp file,
-// fsync, rename, fsync of the directory). Writers serialise on a file lock,
+// Readers need no lock: writers replace files atomically (temp file, fsync,
+// rename, fsync of the directory), except that a key's new value goes over
+// the older of its record's two slots in place, with one fdatasync, and a
+// reader takes the newer slot that opens (slots.go). Writers serialise on a file lock,
 // so concurrent processes never lose each other's updates. A new key is
 // added to the index before its record is written, and a deleted key's
 // record is removed before the index forgets it: after a crash the index
