@@ -14,13 +14,14 @@ import (
 
 // IndexName is the lookup index beside accounts.json: which identities each
 // account holds and which account is the default, without the profiles. It
-// is written under the store's lock after every Update and never read by
-// Load; only Lookup uses it.
+// is written under the store's lock after every Update and AddNew and
+// never read by Load; Lookup and AddNew use it.
 const IndexName = "accounts.idx"
 
 const (
-	indexTempPrefix  = "." + IndexName + "."
-	indexTempPattern = indexTempPrefix + "*.tmp"
+	// indexTempPattern names the temp files earlier versions wrote the
+	// index through; Update removes any such leftover.
+	indexTempPattern = "." + IndexName + ".*.tmp"
 	indexMagic       = "authcli accounts index 3"
 )
 
@@ -181,35 +182,16 @@ func (s *Store) readSource(index []byte) (source, error) {
 // writeIndex records st as the index of the accounts.json just written.
 // Failure only costs speed (Lookup falls back to Load), so it is not
 // reported; a stale index is removed so it cannot be mistaken for current.
-// It is not fsynced: after a crash, a lost or torn index fails its
-// checks and Lookup falls back.
+// It is written in place and not fsynced: an index read half-written, or
+// lost or torn by a crash, fails its checksum and Lookup falls back.
 func (s *Store) writeIndex(st *State) {
 	src, err := s.currentSource()
 	if err == nil {
-		err = writeUnsynced(s.indexPath(), indexTempPattern, encodeIndex(st, src))
+		err = writeInPlace(s.indexPath(), encodeIndex(st, src))
 	}
 	if err != nil {
 		_ = os.Remove(s.indexPath())
 	}
-}
-
-// writeUnsynced replaces path with data by rename, without fsync.
-func writeUnsynced(path, pattern string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), pattern)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
 }
 
 // The index is text, one item a line; no field can hold a tab or newline

@@ -90,6 +90,73 @@ func TestNoteRefresh(t *testing.T) {
 	}
 }
 
+// TestNoteWrittenInPlace: a note is rewritten where it is (the same file),
+// a note caught half-written is skipped rather than read as another, one
+// the previous version wrote (JSON alone) is read, and a symlink in a
+// note's place is not followed.
+func TestNoteWrittenInPlace(t *testing.T) {
+	s, dir := storeWith(t)
+	path := s.notePath("google", "g-alice")
+	first, second := t0.Add(2*time.Hour), t0.Add(3*time.Hour)
+	if err := s.NoteRefresh("google", "g-alice", first, true, []string{"openid", "email", "profile"}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fi1, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	longer, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoteRefresh("google", "g-alice", second, true, nil, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fi2, _ := os.Stat(path)
+	if !os.SameFile(fi1, fi2) || notesIn(t, dir) != 1 {
+		t.Errorf("the second note is another file (%d notes)", notesIn(t, dir))
+	}
+	if id := identityOf(t, s, "google", "g-alice"); !id.TokenExpiry.Equal(second) {
+		t.Errorf("after the second note: %+v", id)
+	}
+	shorter, _ := os.ReadFile(path)
+
+	// Read half-way through writing the shorter note over the longer one:
+	// its start, and the longer one's end.
+	torn := append(bytes.Clone(shorter[:len(shorter)-4]), longer[len(shorter)-4:]...)
+	if _, err := decodeNote(torn); err == nil {
+		t.Fatal("a torn note decoded")
+	}
+	if err := os.WriteFile(path, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if id := identityOf(t, s, "google", "g-alice"); !id.TokenExpiry.IsZero() {
+		t.Errorf("a torn note was applied: %+v", id)
+	}
+
+	legacy, _, _ := bytes.Cut(shorter, []byte("\n"))
+	if err := os.WriteFile(path, legacy, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if id := identityOf(t, s, "google", "g-alice"); !id.TokenExpiry.Equal(second) {
+		t.Errorf("a note of the previous version was not applied: %+v", id)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(target, path); err != nil {
+		t.Skip("no symlinks here")
+	}
+	if err := s.NoteRefresh("google", "g-alice", first, true, nil, t0.Add(4*time.Hour)); err == nil {
+		t.Error("NoteRefresh wrote through a symlink")
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the symlink's target was created: %v", err)
+	}
+}
+
 // TestNoteLosesToLaterChanges: what an Update records after a note (a
 // sign-in, a refused refresh, a logout) is what stays.
 func TestNoteLosesToLaterChanges(t *testing.T) {
@@ -174,6 +241,9 @@ func FuzzDecodeNote(f *testing.F) {
 	f.Add([]byte(`{"provider":"google","subject":"g-alice","token_expiry":"2026-11-23T11:00:00Z","refreshable":true,"scopes":["openid"],"at":"2026-11-23T10:00:00Z"}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"provider":"x","subject":"y"} junk`))
+	if b, err := encodeNote(note{Provider: "google", Subject: "g-alice", At: t0}); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := decodeNote(data)
 		if err != nil {
