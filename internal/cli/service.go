@@ -46,5 +46,10 @@ func newService(env *Env, g *globalOptions) (*auth.Service, error) {
 	case env.Detach:
 		svc.Refresher = &detachedRefresher{env: env, g: g, svc: svc}
 	}
+	if svc.Refresher != nil {
+		// The grant runs in another process (the agent, or a detached
+		// one): no signal to this one can cut it.
+		svc.SlowPath = func(ctx context.Context) context.Context { return env.watchSignalsSoon(ctx) }
+	}
 	return svc, nil
 }
