@@ -16,12 +16,7 @@ RUNS=${RUNS:-50}
 WARMUP=${WARMUP:-5}
 out=bench/out
 mkdir -p "$out"
-# State directories go where a user's do, on the home directory's disk,
-# not in /tmp: /tmp is often tmpfs, whose fsync costs nothing, and on the
-# VM these figures come from, creating a file in /tmp took 1 ms against
-# 20 us in $HOME. BENCH_TMPDIR chooses another place.
-export TMPDIR="${BENCH_TMPDIR:-$HOME/.cache/authcli-bench}"
-mkdir -p -m 0700 "$TMPDIR"
+. bench/lib.sh
 
 if ! command -v strace >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends strace >/dev/null || true
@@ -34,6 +29,13 @@ go build -trimpath -tags authcli_lean -ldflags "-s -w" -o "$out/authcli" ./cmd/a
 go build -trimpath -ldflags "-s -w" -o "$out/authcli-ui" ./cmd/authcli
 go build -o "$out/mkstate" ./bench/mkstate
 go build -o "$out/flows" ./bench/flows
+installed "$out/authcli" "$out/authcli-ui"
+kubelogin=""
+if [ -n "${KUBELOGIN:-}" ]; then
+	# A copy beside ours, in the same state (lib.sh: installed).
+	cp "$KUBELOGIN" "$out/kubelogin"
+	kubelogin=$PWD/$out/kubelogin
+fi
 O=$PWD/$out
 unset DISPLAY WAYLAND_DISPLAY BROWSER
-"$O/flows" -authcli "$O/authcli" -mkstate "$O/mkstate" -kubelogin "${KUBELOGIN:-}" -runs "$RUNS" -warmup "$WARMUP"
+"$O/flows" -authcli "$O/authcli" -mkstate "$O/mkstate" -kubelogin "$kubelogin" -runs "$RUNS" -warmup "$WARMUP"

@@ -11,12 +11,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-300}
 out=bench/out
 mkdir -p "$out"
-# State directories go where a user's do, on the home directory's disk,
-# not in /tmp: /tmp is often tmpfs, whose fsync costs nothing, and on the
-# VM these figures come from, creating a file in /tmp took 1 ms against
-# 20 us in $HOME. BENCH_TMPDIR chooses another place.
-export TMPDIR="${BENCH_TMPDIR:-$HOME/.cache/authcli-bench}"
-mkdir -p -m 0700 "$TMPDIR"
+. bench/lib.sh
 command -v hyperfine >/dev/null || { echo "bench/helpers.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 
 export CGO_ENABLED=0
@@ -25,6 +20,7 @@ export CGO_ENABLED=0
 go build -trimpath -tags authcli_lean -ldflags "-s -w" -o "$out/authcli" ./cmd/authcli
 go build -trimpath -ldflags "-s -w" -o "$out/authcli-ui" ./cmd/authcli
 go build -o "$out/browserbot" ./e2e/browserbot
+installed "$out/authcli" "$out/authcli-ui"
 A=$PWD/$out/authcli
 ln -sfn authcli "$out/docker-credential-authcli"
 D=$PWD/$out/docker-credential-authcli

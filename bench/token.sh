@@ -28,12 +28,7 @@ RUNS=${RUNS:-300}
 CONCURRENCY=${CONCURRENCY:-100}
 out=bench/out
 mkdir -p "$out"
-# State directories go where a user's do, on the home directory's disk,
-# not in /tmp: /tmp is often tmpfs, whose fsync costs nothing, and on the
-# VM these figures come from, creating a file in /tmp took 1 ms against
-# 20 us in $HOME. BENCH_TMPDIR chooses another place.
-export TMPDIR="${BENCH_TMPDIR:-$HOME/.cache/authcli-bench}"
-mkdir -p -m 0700 "$TMPDIR"
+. bench/lib.sh
 
 if ! command -v secret-tool >/dev/null; then
 	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
@@ -56,6 +51,7 @@ go build -trimpath -ldflags "-s -w" -o "$out/authcli-ui" ./cmd/authcli
 go build -o "$out/mkstate" ./bench/mkstate
 go build -o "$out/pair" ./bench/pair
 go build -o "$out/browserbot" ./e2e/browserbot
+installed "$out/hello" "$out/hellohttp" "$out/keyringget" "$out/authcli" "$out/authcli-ui"
 O=$PWD/$out
 A=$O/authcli
 ls -l "$A" "$O/authcli-ui" "$O/hello" | awk '{print $5, $NF}'
