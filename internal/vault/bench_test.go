@@ -102,6 +102,31 @@ func BenchmarkFileSet(b *testing.B) {
 	}
 }
 
+// BenchmarkFileSetNew adds a key, as a first sign-in does, with 1 and
+// 1,000 keys in the vault: one frame appended to the index's additions,
+// and the key's record file.
+func BenchmarkFileSetNew(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			f := openFile(b, b.TempDir(), rawKey(b, 1))
+			value := bytes.Repeat([]byte{'v'}, 1500)
+			for i := range n {
+				if err := f.Set(fmt.Sprintf("prov/subject-%d", i), value); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			i := n
+			for b.Loop() {
+				i++
+				if err := f.Set(fmt.Sprintf("prov/subject-%d", i), value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkKeyringGet measures the Keyring's own work on top of a lookup in an
 // in-memory backend; BenchmarkKeyringGetBare is the lookup alone. With a real
 // keyring each lookup is several D-Bus round trips (see

@@ -55,7 +55,8 @@ const (
 // passphrase, so reading one identity's tokens decrypts only them: the cost
 // of `authcli token` does not grow with the number of identities. An index
 // file, sealed the same way, lists the keys for List and proves the key on
-// every write.
+// every write; keys added since it was written whole are appended to a
+// file beside it (additions.go), so a new key does not rewrite it.
 //
 // A record's file name is the SHA-256 of its key, and the key is in the
 // record's additional data: a record copied or renamed onto another key's
@@ -214,8 +215,7 @@ func (f *File) Set(key string, value []byte) error {
 		}
 		return f.edit(func(ix *vaultIndex) error {
 			if !ix.names[key] {
-				ix.names[key] = true
-				if err := f.writeIndex(ix); err != nil {
+				if err := f.addToIndex(ix, key); err != nil {
 					return err
 				}
 			}
@@ -339,12 +339,17 @@ func (f *File) List(prefix string) ([]string, error) {
 }
 
 // vaultIndex is the decrypted index: the vault's header (key derivation,
-// salt), its AEAD key and the set of keys.
+// salt), its AEAD key and the set of keys, with those of the additions
+// file (additions.go).
 type vaultIndex struct {
-	exists  bool
-	hdr     fileHeader
-	aeadKey []byte
-	names   map[string]bool
+	exists     bool
+	hdr        fileHeader
+	aeadKey    []byte
+	names      map[string]bool
+	indexNonce []byte // the index file's, which additions bind
+	addsRead   bool   // the additions file was read: addsEnd and addsSize hold
+	addsEnd    int    // where its valid frames end
+	addsSize   int    // its length, -1 when there is none
 }
 
 // readIndex reads the index; a missing one is exists == false.
@@ -356,7 +361,14 @@ func (f *File) readIndex() (*vaultIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.openIndex(data)
+	ix, err := f.openIndex(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.readAdditions(ix); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
 // openIndex authenticates and decodes an index file's contents.
@@ -380,7 +392,7 @@ func (f *File) openIndex(data []byte) (*vaultIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
-	ix := &vaultIndex{exists: true, hdr: h, aeadKey: key, names: make(map[string]bool, len(entries))}
+	ix := &vaultIndex{exists: true, hdr: h, aeadKey: key, names: make(map[string]bool, len(entries)), indexNonce: h.nonce}
 	for k, v := range entries {
 		if len(v) != 0 {
 			return nil, fmt.Errorf("vault index %s: %w: an entry holds a value", f.indexPath(), ErrCorrupt)
@@ -478,7 +490,14 @@ func (f *File) writeIndex(ix *vaultIndex) error {
 	if err := f.writeFile(f.indexPath(), out); err != nil {
 		return fmt.Errorf("write vault index: %w", err)
 	}
-	ix.exists = true
+	h, _, err := parseHeader(out)
+	if err != nil {
+		return err
+	}
+	ix.exists, ix.indexNonce = true, h.nonce
+	if err := f.clearAdditions(ix); err != nil {
+		return fmt.Errorf("write vault index: %w", err)
+	}
 	return nil
 }
 

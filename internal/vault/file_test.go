@@ -445,7 +445,8 @@ func TestFileNoPlaintextOnDisk(t *testing.T) {
 			}
 		}
 		slices.Sort(names)
-		want := []string{filepath.Join(DirName, IndexName), FileName + ".lock"}
+		// The first Set writes the index, the next two add to it.
+		want := []string{filepath.Join(DirName, IndexName), filepath.Join(DirName, AdditionsName), FileName + ".lock"}
 		for i := range 3 {
 			rel, _ := filepath.Rel(sub, f.recordPath(fmt.Sprintf("p/%d", i)))
 			want = append(want, rel)

@@ -141,3 +141,43 @@ func FuzzDecodeKeyringItem(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpenAdditions feeds arbitrary bytes to the additions file reader
+// (additions.go) of a real vault: it must not panic, must stop within the
+// data, and must add only names that pass CheckName.
+func FuzzOpenAdditions(f *testing.F) {
+	dir := f.TempDir()
+	v := openFile(f, dir, rawKey(f, 7))
+	for _, k := range []string{"github/1", "google/2", "okta/3"} {
+		if err := v.Set(k, []byte("token")); err != nil {
+			f.Fatal(err)
+		}
+	}
+	seed, err := os.ReadFile(v.additionsPath())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)-3])
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ix, err := v.readIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ix.names = map[string]bool{}
+		end := openAdditions(ix, data)
+		if end < 0 || end > len(data) {
+			t.Fatalf("valid prefix %d of %d bytes", end, len(data))
+		}
+		for k := range ix.names {
+			if err := CheckName(k); err != nil {
+				t.Fatalf("added name %q: %v", k, err)
+			}
+		}
+		if bytes.Equal(data, seed) && (end != len(seed) || len(ix.names) != 2) {
+			t.Fatalf("the seed: %d of %d bytes, %d names", end, len(seed), len(ix.names))
+		}
+	})
+}
