@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -101,8 +102,8 @@ func TestAddNewDecidesAsResolve(t *testing.T) {
 			if err := s.Update(func(*State) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
-			if entries, _ := os.ReadDir(s.addedDir()); len(entries) != 0 {
-				t.Errorf("%d entries left after Update", len(entries))
+			if fi, err := os.Stat(s.addedPath()); err != nil || fi.Size() != 0 {
+				t.Errorf("the added file after Update: %v, %v", fi, err)
 			}
 			folded, err := OpenStore(filepath.Dir(s.Path())).Load()
 			if err != nil || !reflect.DeepEqual(folded, whole) {
@@ -130,8 +131,8 @@ func TestAddNewTokensFirst(t *testing.T) {
 	if _, done, err := s.AddNew(in, t0, func() error { return failed }); done || !errors.Is(err, failed) {
 		t.Fatalf("AddNew: done %t, %v; want the tokens' error", done, err)
 	}
-	if _, err := os.Stat(s.addedDir()); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("an entry was written: %v", err)
+	if _, err := os.Stat(s.addedPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an account was written: %v", err)
 	}
 	if _, err := s.Lookup("google", "", "g-carol"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Lookup after the failure: %v, want ErrNotFound", err)
@@ -150,20 +151,20 @@ func TestAddNewCrashes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		di, err := os.Stat(s.addedDir())
+		ai, err := os.Stat(s.addedPath())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, done, err := s.AddNew(carol, t0, noWrite); !done || err != nil {
 			t.Fatal(done, err)
 		}
-		// The index of before back, and the entries' directory given the
-		// time that index recorded (as a coarse clock would): the entry
-		// after the index's last still gives it away.
+		// The index of before back, and the added file given the time
+		// that index recorded (as a coarse clock would): its size still
+		// gives it away.
 		if err := os.WriteFile(s.indexPath(), oldIndex, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(s.addedDir(), di.ModTime(), di.ModTime()); err != nil {
+		if err := os.Chtimes(s.addedPath(), ai.ModTime(), ai.ModTime()); err != nil {
 			t.Fatal(err)
 		}
 		if ref, err := s.Lookup("google", "", "g-carol"); err != nil || ref.Account != "carol" {
@@ -179,12 +180,12 @@ func TestAddNewCrashes(t *testing.T) {
 			t.Fatalf("after the crash: %v, %+v", err, st.Resolve(carol))
 		}
 	})
-	t.Run("after Update's write, before removing the entry", func(t *testing.T) {
+	t.Run("after Update's write, before emptying the added file", func(t *testing.T) {
 		s := addedFixture(t)
 		if _, done, err := s.AddNew(carol, t0, noWrite); !done || err != nil {
 			t.Fatal(done, err)
 		}
-		entry := s.addedPath(1)
+		entry := s.addedPath()
 		saved, err := os.ReadFile(entry)
 		if err != nil {
 			t.Fatal(err)
@@ -205,8 +206,9 @@ func TestAddNewCrashes(t *testing.T) {
 	})
 }
 
-// TestAddedDamaged: an entry that does not parse, or clashes with the
-// store, is ErrCorrupt naming its file, never an account dropped.
+// TestAddedDamaged: a line whose checksum holds but that does not parse,
+// or clashes with the store, is ErrCorrupt naming the file, never an
+// account dropped; so is a line that fails its checksum before the last.
 func TestAddedDamaged(t *testing.T) {
 	for name, content := range map[string]string{
 		"not JSON":          "{",
@@ -220,17 +222,85 @@ func TestAddedDamaged(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := addedFixture(t)
-			if err := os.MkdirAll(s.addedDir(), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(s.addedPath(1), []byte(content), 0o600); err != nil {
+			line := fmt.Appendf([]byte(content), "\t%08x\n", checksum([]byte(content)))
+			if err := os.WriteFile(s.addedPath(), line, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			_, err := s.Load()
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), s.addedPath(1)) {
-				t.Fatalf("Load: %v; want ErrCorrupt naming the entry", err)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), s.addedPath()) {
+				t.Fatalf("Load: %v; want ErrCorrupt naming the file", err)
 			}
 		})
+	}
+	t.Run("checksum, then another line", func(t *testing.T) {
+		s := addedFixture(t)
+		for _, p := range []string{"o-1", "o-2"} {
+			if _, done, err := s.AddNew(signIn("okta", p, "", false, false), t0, noWrite); !done || err != nil {
+				t.Fatal(done, err)
+			}
+		}
+		damageInPlace(t, s.addedPath(), `{"name":"mallory"`)
+		if _, err := s.Load(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "line 1") {
+			t.Fatalf("Load: %v; want ErrCorrupt naming line 1", err)
+		}
+	})
+}
+
+// TestAddedTornLine: a last line a crash cut short (or that fails its
+// checksum) is dropped, by Load and by the index; the next AddNew writes
+// over it, and a repair of the index cuts it.
+func TestAddedTornLine(t *testing.T) {
+	for _, repair := range []bool{false, true} {
+		s := addedFixture(t)
+		if _, done, err := s.AddNew(signIn("okta", "o-1", "", false, false), t0, noWrite); !done || err != nil {
+			t.Fatal(done, err)
+		}
+		whole, _ := os.ReadFile(s.addedPath())
+		if _, done, err := s.AddNew(signIn("okta", "o-2", "", false, false), t0, noWrite); !done || err != nil {
+			t.Fatal(done, err)
+		}
+		both, _ := os.ReadFile(s.addedPath())
+		second := both[len(whole):]
+		for _, torn := range [][]byte{second[:1], second[:len(second)/2], second[:len(second)-1], append(bytes.Clone(second[:len(second)-3]), "x0\n"...), append(bytes.Clone(second[:len(second)-1]), "0000\n"...)} {
+			if err := os.WriteFile(s.addedPath(), slices.Concat(whole, torn), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.Load()
+			if err != nil || len(st.Accounts) != 3 {
+				t.Fatalf("Load with a torn last line: %v accounts, %v", st, err)
+			}
+			if !repair {
+				continue
+			}
+			if _, err := s.Lookup("okta", "", "o-2"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("Lookup of the torn account: %v", err)
+			}
+		}
+		if repair {
+			// Lookup fell back and repaired the index: the torn line is gone.
+			if got, _ := os.ReadFile(s.addedPath()); !bytes.Equal(got, whole) {
+				t.Fatalf("after the repair the file holds %q", got)
+			}
+			continue
+		}
+		// The index written with the second line is stale now, so AddNew
+		// would go the full way; its append alone writes over the tear.
+		log, err := s.readAdded(false)
+		if err != nil || len(log.accounts) != 1 {
+			t.Fatalf("readAdded: %+v, %v", log, err)
+		}
+		if err := s.appendAdded(log, second); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(s.addedPath()); !bytes.Equal(got, both) {
+			t.Fatalf("after writing over the torn line the file holds %q", got)
+		}
+		if ref, err := s.Lookup("okta", "", "o-2"); err != nil || ref.Account == "" {
+			t.Fatalf("Lookup = %+v, %v", ref, err)
+		}
+		if _, err := s.readIndex("", "", "", true); err != nil {
+			t.Fatalf("the index after AddNew: %v", err)
+		}
 	}
 }
 
@@ -277,25 +347,75 @@ func FuzzDecodeAdded(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	f.Add(slices.Concat(good, good[:len(good)/2]))
+	f.Add(bytes.TrimSuffix(good, []byte("\n")))
 	f.Add([]byte(`{"name":"x","identities":[]}`))
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := decodeAdded(data)
+		accounts, end, err := parseAdded(data, true)
 		if err != nil {
 			return
 		}
-		if len(a.Identities) != 1 {
-			t.Fatalf("accepted an entry of %d identities", len(a.Identities))
+		if end > len(data) || end > 0 && data[end-1] != '\n' {
+			t.Fatalf("whole lines end at %d of %d bytes", end, len(data))
 		}
-		if err := (&State{Default: a.Name, Accounts: []Account{a}}).check(); err != nil {
-			t.Fatalf("accepted an entry that breaks the invariants: %v", err)
+		var again []byte
+		for _, a := range accounts {
+			if len(a.Identities) != 1 {
+				t.Fatalf("accepted an account of %d identities", len(a.Identities))
+			}
+			if err := (&State{Default: a.Name, Accounts: []Account{a}}).check(); err != nil {
+				t.Fatalf("accepted an account that breaks the invariants: %v", err)
+			}
+			line, err := encodeAdded(a)
+			if err != nil {
+				t.Fatalf("an accepted account does not encode: %v", err)
+			}
+			again = append(again, line...)
 		}
-		again, err := encodeAdded(a)
-		if err != nil {
-			t.Fatalf("an accepted entry does not encode: %v", err)
+		if back, n, err := parseAdded(again, true); err != nil || n != len(again) || !reflect.DeepEqual(back, accounts) {
+			t.Fatalf("re-encoded lines read back as %+v (%d of %d bytes), %v", back, n, len(again), err)
 		}
-		if b, err := decodeAdded(again); err != nil || !reflect.DeepEqual(b, a) {
-			t.Fatalf("re-encoded entry reads back as %+v, %v", b, err)
+		if counted, n, err := parseAdded(data, false); err != nil || n != end || len(counted) != len(accounts) {
+			t.Fatalf("counting: %d lines to %d, %v; decoding: %d to %d", len(counted), n, err, len(accounts), end)
 		}
 	})
+}
+
+// BenchmarkAddNew is a first sign-in that creates an account, with 1 and
+// 1,000 identities already stored: the accounts store's part of it (the
+// tokens are the vault's, BenchmarkFileSetNew).
+func BenchmarkAddNew(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
+			s := OpenStore(b.TempDir())
+			err := s.Update(func(st *State) error {
+				for i := range n {
+					in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
+					in.Account = fmt.Sprintf("acct-%04d", i)
+					if err := st.Apply(in, st.Resolve(in), t0); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				in := signIn("demo", fmt.Sprintf("new-%06d", i), fmt.Sprintf("new%d@example.com", i), true, false)
+				in.Account = fmt.Sprintf("new-%06d", i)
+				_, done, err := s.AddNew(in, t0, func() error { return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !done && i%maxAdded != 0 {
+					b.Fatalf("sign-in %d went the full way", i)
+				}
+			}
+		})
+	}
 }

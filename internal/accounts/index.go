@@ -22,7 +22,7 @@ const (
 	// indexTempPattern names the temp files earlier versions wrote the
 	// index through; Update removes any such leftover.
 	indexTempPattern = "." + IndexName + ".*.tmp"
-	indexMagic       = "authcli accounts index 3"
+	indexMagic       = "authcli accounts index 4"
 )
 
 // Ref names an identity without its profile: what `authcli token` needs to
@@ -74,7 +74,7 @@ func (s *Store) repairIndex() {
 		return
 	}
 	defer l.Unlock()
-	if st, _, err := s.load(); err == nil {
+	if st, _, err := s.load(); err == nil && s.cutTornAdded() == nil {
 		s.writeIndex(st)
 	}
 }
@@ -99,7 +99,7 @@ func (s *Store) readIndex(provider, account, subject string, all bool) (*State, 
 	if err != nil {
 		return nil, errStaleIndex
 	}
-	src, err := s.readSource(data)
+	src, err := s.currentSource()
 	if err != nil {
 		return nil, errStaleIndex
 	}
@@ -108,74 +108,33 @@ func (s *Store) readIndex(provider, account, subject string, all bool) (*State, 
 
 // source identifies one accounts.json file: a rename gives a new inode, and
 // any edit changes the size or the modification time. The index also
-// describes the new accounts beside it (AddedDir): added is that
-// directory's modification time (0 when there is none), which writing or
-// removing an entry changes, and last the highest entry's number (0:
-// none), the entry after which must not exist: that holds even where
-// modification times are coarse, after a crash between an entry and the
-// index.
+// describes the new accounts beside it (AddedName): added and addedTime
+// are that file's size and modification time (0 and 0 when there is
+// none). It only grows between two Updates, and a writer under the lock
+// drops a torn last line before it writes an index (AddNew writes over
+// it, repairIndex cuts it), so an index never names a size the file has
+// again with other lines.
 type source struct {
-	size, mtime int64
-	inode       uint64
-	added       int64
-	last        int
+	size, mtime      int64
+	inode            uint64
+	added, addedTime int64
 }
 
 func sourceOf(fi fs.FileInfo) source {
 	return source{size: fi.Size(), mtime: fi.ModTime().UnixNano(), inode: inodeOf(fi)}
 }
 
-// currentSource is the source of the accounts.json and AddedDir there now,
-// for an index to be written (under the lock).
+// currentSource is the source of the accounts.json and added file there
+// now: what an index written now describes, and what one read now must.
 func (s *Store) currentSource() (source, error) {
-	src, err := s.statSource()
-	if err != nil {
-		return source{}, err
-	}
-	next, _, err := s.nextAdded()
-	if err != nil {
-		return source{}, err
-	}
-	src.last = next - 1
-	return src, nil
-}
-
-// statSource is currentSource without last, which it cannot know without
-// listing AddedDir.
-func (s *Store) statSource() (source, error) {
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		return source{}, err
 	}
 	src := sourceOf(fi)
-	if di, err := os.Stat(s.addedDir()); err == nil {
-		src.added = di.ModTime().UnixNano()
+	if ai, err := os.Lstat(s.addedPath()); err == nil {
+		src.added, src.addedTime = ai.Size(), ai.ModTime().UnixNano()
 	}
-	return src, nil
-}
-
-// readSource is the source an index read now must describe: the stats,
-// and the index's own word for last, once the entry after it is found
-// missing.
-func (s *Store) readSource(index []byte) (source, error) {
-	src, err := s.statSource()
-	if err != nil {
-		return source{}, err
-	}
-	_, rest, _ := bytes.Cut(index, []byte("\nsource "))
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) != 5 {
-		return source{}, errStaleIndex
-	}
-	last, err := strconv.Atoi(f[4])
-	if err != nil || last < 0 || last >= 1e8 {
-		return source{}, errStaleIndex
-	}
-	if _, err := os.Lstat(s.addedPath(last + 1)); !errors.Is(err, fs.ErrNotExist) {
-		return source{}, errStaleIndex
-	}
-	src.last = last
 	return src, nil
 }
 
@@ -199,9 +158,9 @@ func (s *Store) writeIndex(st *State) {
 // characters):
 //
 //	authcli accounts index 3
-//	source SIZE MTIME_NS INODE ADDED LAST
-//	                                  of the accounts.json it describes, and of
-//	                                  AddedDir: its MTIME_NS and highest entry
+//	source SIZE MTIME_NS INODE ADDED ADDED_MTIME_NS
+//	                                  of the accounts.json it describes, and
+//	                                  the size and time of the added file
 //	                                  (0 and 0: none)
 //	default NAME                      NAME may be empty
 //	account NAME                      then its identities:
@@ -422,7 +381,7 @@ func selectIndex(body, def, provider, account, subject string) (*State, error) {
 }
 
 func sourceLine(src source) string {
-	return fmt.Sprintf("source %d %d %d %d %d", src.size, src.mtime, src.inode, src.added, src.last)
+	return fmt.Sprintf("source %d %d %d %d %d", src.size, src.mtime, src.inode, src.added, src.addedTime)
 }
 
 // identityFields parses PROVIDER<TAB>SUBJECT[<TAB>EMAIL], strictly: what

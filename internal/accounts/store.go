@@ -72,18 +72,18 @@ func (s *Store) Load() (*State, error) {
 	return st, err
 }
 
-// load is Load, also returning the files of the new accounts (AddNew) and
-// of the notes it applied, which accounts.json holds once Update writes it.
+// load is Load, also returning the files of the notes it applied, which
+// accounts.json holds once Update writes it (with the new accounts of
+// AddNew, which load applies too).
 func (s *Store) load() (*State, []string, error) {
 	st, err := s.loadFile()
 	if err != nil {
 		return nil, nil, err
 	}
-	added, err := s.applyAdded(st)
-	if err != nil {
+	if err := s.applyAdded(st); err != nil {
 		return nil, nil, err
 	}
-	return st, append(added, s.applyNotes(st)...), nil
+	return st, s.applyNotes(st), nil
 }
 
 // loadFile reads accounts.json alone (no notes), parsing it only when it
@@ -196,6 +196,7 @@ func (s *Store) update(lock func(*flock.Flock) error, fn func(*State) error) err
 	}
 	// accounts.json holds the new accounts and what the notes said now
 	// (load applied them).
+	s.clearAdded()
 	removeNotes(folded)
 	s.writeIndex(st)
 	return nil

@@ -146,7 +146,7 @@ func (f *File) appendFrame(ix *vaultIndex, frame []byte) error {
 			return err
 		}
 	}
-	if err := datasync(fh); err != nil {
+	if err := atomicfile.DataSync(fh); err != nil {
 		return err
 	}
 	if ix.addsSize < 0 {
@@ -178,5 +178,5 @@ func (f *File) clearAdditions(ix *vaultIndex) error {
 		return err
 	}
 	ix.addsRead, ix.addsSize = true, 0
-	return datasync(fh)
+	return atomicfile.DataSync(fh)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+
+	"github.com/authcli/authcli/internal/atomicfile"
 )
 
 // A record file holds two slots, so that replacing a value (every refresh,
@@ -160,7 +162,7 @@ func writeSlot(fh *os.File, size, i int, slot []byte) error {
 	if _, err := fh.WriteAt(b, int64(slotFileHeader+i*size)); err != nil {
 		return err
 	}
-	return datasync(fh)
+	return atomicfile.DataSync(fh)
 }
 
 func allZero(b []byte) bool {

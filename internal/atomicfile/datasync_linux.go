@@ -1,14 +1,14 @@
-package vault
+package atomicfile
 
 import (
 	"os"
 	"syscall"
 )
 
-// datasync makes f's data durable without its times: a slot written in
-// place changes no size and no block map, so the file's metadata need not
-// be written again.
-func datasync(f *os.File) error {
+// DataSync makes f's data durable, and its size, without its times
+// (fdatasync): a write in place over data already there changes no size
+// and no block map, so the file's metadata need not be written again.
+func DataSync(f *os.File) error {
 	sc, err := f.SyscallConn()
 	if err != nil {
 		return err

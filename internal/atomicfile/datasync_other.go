@@ -1,0 +1,8 @@
+//go:build !linux
+
+package atomicfile
+
+import "os"
+
+// DataSync is fsync where fdatasync is not offered.
+func DataSync(f *os.File) error { return f.Sync() }
