@@ -178,20 +178,32 @@ func (s *Store) writeIndex(st *State) {
 func checksum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
 
 func encodeIndex(st *State, src source) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n%s\ndefault %s\n", indexMagic, sourceLine(src), st.Default)
+	size := 128
 	for _, a := range st.Accounts {
-		b.WriteString("account " + a.Name + "\n")
+		size += len("account \n") + len(a.Name)
 		for _, id := range a.Identities {
-			b.WriteString("identity " + id.Provider + "\t" + id.Subject)
-			if id.Email != "" {
-				b.WriteString("\t" + escapeField(id.Email))
-			}
-			b.WriteString("\n")
+			size += len("identity \t\t\n") + len(id.Provider) + len(id.Subject) + len(id.Email)
 		}
 	}
-	body := b.String()
-	return fmt.Appendf([]byte(body), "end %08x\n", checksum([]byte(body)))
+	b := make([]byte, 0, size)
+	b = fmt.Appendf(b, "%s\n%s\ndefault %s\n", indexMagic, sourceLine(src), st.Default)
+	for _, a := range st.Accounts {
+		b = append(b, "account "...)
+		b = append(b, a.Name...)
+		b = append(b, '\n')
+		for _, id := range a.Identities {
+			b = append(b, "identity "...)
+			b = append(b, id.Provider...)
+			b = append(b, '\t')
+			b = append(b, id.Subject...)
+			if id.Email != "" {
+				b = append(b, '\t')
+				b = append(b, escapeField(id.Email)...)
+			}
+			b = append(b, '\n')
+		}
+	}
+	return fmt.Appendf(b, "end %08x\n", checksum(b))
 }
 
 // decodeIndex checks an index (its source must be want, its checksum
@@ -238,10 +250,16 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 		return selectIndex(data[len(data)-len(trailer)-len(body)-1:len(data)-len(trailer)], def, provider, account, subject)
 	}
 	// Every line, strictly: the reference the fuzz target holds
-	// selectIndex to.
-	st := &State{Version: SchemaVersion, Default: def}
-	names := map[string]bool{}
+	// selectIndex to. Accounts and identities are counted first (an
+	// over-count: the words may occur inside fields) so that each slice
+	// is allocated once; an account's identities are the stretch of ids
+	// its lines added.
+	nAccounts := strings.Count(body, "account ")
+	st := &State{Version: SchemaVersion, Default: def, Accounts: make([]Account, 0, nAccounts)}
+	ids := make([]Identity, 0, strings.Count(body, "identity "))
+	names := make(map[string]bool, nAccounts)
 	var cur *Account
+	start := 0
 	for body != "" {
 		l, _ := line()
 		if name, ok := strings.CutPrefix(l, "account "); ok {
@@ -250,7 +268,7 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 			}
 			names[name] = true
 			st.Accounts = append(st.Accounts, Account{Name: name})
-			cur = &st.Accounts[len(st.Accounts)-1]
+			cur, start = &st.Accounts[len(st.Accounts)-1], len(ids)
 			continue
 		}
 		rest, ok := strings.CutPrefix(l, "identity ")
@@ -258,7 +276,8 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 		if !ok || !ok2 || cur == nil {
 			return stale("bad identity line")
 		}
-		cur.Identities = append(cur.Identities, id)
+		ids = append(ids, id)
+		cur.Identities = ids[start:len(ids):len(ids)]
 	}
 	if cur != nil && len(cur.Identities) == 0 || (def == "") != (len(names) == 0) || def != "" && !names[def] {
 		return stale("accounts do not add up")
@@ -428,6 +447,9 @@ func needsEscape(r rune) bool { return r < 0x20 || r == 0x7f || r == '%' }
 // unescapeField reverses escapeField, refusing anything escapeField would
 // not have written.
 func unescapeField(s string) (string, bool) {
+	if !strings.ContainsFunc(s, needsEscape) {
+		return s, true // nothing escaped: no copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

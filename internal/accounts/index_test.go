@@ -294,3 +294,43 @@ func TestLookupRepairsTheIndex(t *testing.T) {
 		t.Errorf("Lookup without a store created %d files", len(entries))
 	}
 }
+
+// BenchmarkIndexCodec is the index's share of a first sign-in at 1,000
+// identities (AddNew): every account parsed, Resolve on them, and the
+// index encoded again.
+func BenchmarkIndexCodec(b *testing.B) {
+	st := &State{Version: SchemaVersion}
+	for i := range 1000 {
+		in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
+		in.Account = fmt.Sprintf("acct-%04d", i)
+		if err := st.Apply(in, st.Resolve(in), t0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	src := source{size: 1, mtime: 2, inode: 3}
+	data := encodeIndex(st, src)
+	in := signIn("demo", "someone-new", "new@example.com", true, true)
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeIndex(data, src, "", "", "", true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resolve", func(b *testing.B) {
+		ix, _ := decodeIndex(data, src, "", "", "", true)
+		b.ReportAllocs()
+		for b.Loop() {
+			if r := ix.Resolve(in); r.Outcome != Created {
+				b.Fatal(r)
+			}
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			encodeIndex(st, src)
+		}
+	})
+}
