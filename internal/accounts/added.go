@@ -82,14 +82,22 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	}
 	defer l.Unlock()
 
-	st, err := s.readIndex("", "", "", true)
+	raw, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		return Resolution{}, false, nil
+	}
+	src, err := s.currentSource()
+	if err != nil {
+		return Resolution{}, false, nil
+	}
+	def, body, err := indexBody(raw, src)
 	if err != nil {
 		return Resolution{}, false, nil
 	}
 	// The index holds every name, identity and email: Resolve answers on
-	// it as on the whole store.
-	r = st.Resolve(in)
-	if r.Outcome != Created || st.Default == "" {
+	// it as on the whole store (resolveIndex).
+	_, r, err = resolveIndex(def, body, in)
+	if err != nil || r.Outcome != Created || def == "" {
 		return r, false, nil
 	}
 	log, err := s.readAdded(false)
@@ -111,8 +119,9 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	if err := s.appendAdded(log, entry); err != nil {
 		return r, false, fmt.Errorf("write account %s to %s: %w", a.Name, s.addedPath(), err)
 	}
-	st.Accounts = append(st.Accounts, a)
-	s.writeIndex(st)
+	// The index of before with a's lines appended: the other accounts
+	// are not parsed to be written again.
+	s.putIndex(func(src source) []byte { return encodeIndexWith(def, body, src, a) })
 	return r, true, nil
 }
 

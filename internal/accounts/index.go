@@ -144,9 +144,15 @@ func (s *Store) currentSource() (source, error) {
 // It is written in place and not fsynced: an index read half-written, or
 // lost or torn by a crash, fails its checksum and Lookup falls back.
 func (s *Store) writeIndex(st *State) {
+	s.putIndex(func(src source) []byte { return encodeIndex(st, src) })
+}
+
+// putIndex writes the index encode makes for the source there now, as
+// writeIndex says.
+func (s *Store) putIndex(encode func(source) []byte) {
 	src, err := s.currentSource()
 	if err == nil {
-		err = writeInPlace(s.indexPath(), encodeIndex(st, src))
+		err = writeInPlace(s.indexPath(), encode(src))
 	}
 	if err != nil {
 		_ = os.Remove(s.indexPath())
@@ -188,20 +194,40 @@ func encodeIndex(st *State, src source) []byte {
 	b := make([]byte, 0, size)
 	b = fmt.Appendf(b, "%s\n%s\ndefault %s\n", indexMagic, sourceLine(src), st.Default)
 	for _, a := range st.Accounts {
-		b = append(b, "account "...)
-		b = append(b, a.Name...)
-		b = append(b, '\n')
-		for _, id := range a.Identities {
-			b = append(b, "identity "...)
-			b = append(b, id.Provider...)
+		b = appendAccountLines(b, a)
+	}
+	return fmt.Appendf(b, "end %08x\n", checksum(b))
+}
+
+// appendAccountLines appends a's account line and identity lines.
+func appendAccountLines(b []byte, a Account) []byte {
+	b = append(b, "account "...)
+	b = append(b, a.Name...)
+	b = append(b, '\n')
+	for _, id := range a.Identities {
+		b = append(b, "identity "...)
+		b = append(b, id.Provider...)
+		b = append(b, '\t')
+		b = append(b, id.Subject...)
+		if id.Email != "" {
 			b = append(b, '\t')
-			b = append(b, id.Subject...)
-			if id.Email != "" {
-				b = append(b, '\t')
-				b = append(b, escapeField(id.Email)...)
-			}
-			b = append(b, '\n')
+			b = append(b, escapeField(id.Email)...)
 		}
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// encodeIndexWith is the index of the state whose checked index has the
+// default account def and the account lines body (indexBody's), with the
+// accounts added appended: what AddNew writes, without the accounts
+// parsed.
+func encodeIndexWith(def, body string, src source, added ...Account) []byte {
+	b := make([]byte, 0, 128+len(body)+256*len(added))
+	b = fmt.Appendf(b, "%s\n%s\ndefault %s", indexMagic, sourceLine(src), def)
+	b = append(b, body...)
+	for _, a := range added {
+		b = appendAccountLines(b, a)
 	}
 	return fmt.Appendf(b, "end %08x\n", checksum(b))
 }
@@ -214,16 +240,14 @@ func encodeIndex(st *State, src source) []byte {
 // selectIndex). Strings alias data.
 func decodeIndex(raw []byte, want source, provider, account, subject string, all bool) (*State, error) {
 	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
-	end := bytes.LastIndex(raw, []byte("\nend "))
-	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
-		return stale("no end line")
+	def, lines, err := indexBody(raw, want)
+	if err != nil {
+		return nil, err
 	}
-	sum := checksum(raw[:end+1])
-	data := string(raw[:len(raw)-1]) // the one copy; everything below slices it
-	body, trailer := data[:end+1], data[end+1:]
-	if trailer != fmt.Sprintf("end %08x", sum) {
-		return stale("checksum")
+	if !all {
+		return selectIndex(lines, def, provider, account, subject)
 	}
+	body := lines[1:]
 	line := func() (string, bool) {
 		i := strings.IndexByte(body, '\n')
 		if i < 0 {
@@ -232,22 +256,6 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 		l := body[:i]
 		body = body[i+1:]
 		return l, true
-	}
-	if l, _ := line(); l != indexMagic {
-		return stale("not an index")
-	}
-	l, _ := line()
-	if l != sourceLine(want) {
-		return stale("describes another accounts.json")
-	}
-	l, _ = line()
-	def, ok := strings.CutPrefix(l, "default ")
-	if !ok {
-		return stale("no default line")
-	}
-	if !all {
-		// The newline ending the default line starts the account lines.
-		return selectIndex(data[len(data)-len(trailer)-len(body)-1:len(data)-len(trailer)], def, provider, account, subject)
 	}
 	// Every line, strictly: the reference the fuzz target holds
 	// selectIndex to. Accounts and identities are counted first (an
@@ -283,6 +291,94 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 		return stale("accounts do not add up")
 	}
 	return st, nil
+}
+
+// indexBody checks an index (its source must be want, its checksum right)
+// and returns its default account and its account lines, each, the first
+// included, preceded by its newline (the one ending the default line
+// comes first). Strings alias one copy of raw.
+func indexBody(raw []byte, want source) (def, lines string, err error) {
+	stale := func(why string) (string, string, error) { return "", "", fmt.Errorf("%w: %s", errStaleIndex, why) }
+	end := bytes.LastIndex(raw, []byte("\nend "))
+	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
+		return stale("no end line")
+	}
+	if string(raw[end+1:len(raw)-1]) != fmt.Sprintf("end %08x", checksum(raw[:end+1])) {
+		return stale("checksum")
+	}
+	data := string(raw[:end+1]) // the one copy
+	head := indexMagic + "\n" + sourceLine(want) + "\n"
+	rest, ok := strings.CutPrefix(data, head)
+	if !ok {
+		return stale("not an index of this accounts.json")
+	}
+	l, _, _ := strings.Cut(rest, "\n")
+	def, ok = strings.CutPrefix(l, "default ")
+	if !ok {
+		return stale("no default line")
+	}
+	return def, rest[len(l):], nil
+}
+
+// resolveIndex is State.Resolve on the store whose checked index has the
+// default account def and the account lines body (indexBody's), without
+// parsing every account: it resolves on a skeleton holding every
+// account's name, in order, and of the identities only those Resolve can
+// match: in's own (provider, subject), and those with its email when
+// that may suggest a link. Like selectIndex it checks, strictly, every
+// line it uses: every account line, and the identity lines it keeps; it
+// costs a pass over the text, not a parse of every identity.
+func resolveIndex(def, body string, in SignIn) (*State, Resolution, error) {
+	stale := func(why string) (*State, Resolution, error) {
+		return nil, Resolution{}, fmt.Errorf("%w: %s", errStaleIndex, why)
+	}
+	byEmail := in.Profile.EmailVerified && in.TrustEmailVerified && in.Profile.Email != ""
+	own := in.Provider + "\t" + in.Profile.Subject
+	st := &State{Version: SchemaVersion, Default: def, Accounts: make([]Account, 0, strings.Count(body, "\naccount "))}
+	var cur *Account
+	held := 0 // identity lines of cur
+	for rest := body[1:]; rest != ""; {
+		l, next, _ := strings.Cut(rest, "\n")
+		rest = next
+		if name, ok := strings.CutPrefix(l, "account "); ok {
+			if cur != nil && held == 0 || ValidateName(name) != nil {
+				return stale("bad account line")
+			}
+			st.Accounts = append(st.Accounts, Account{Name: name})
+			cur, held = &st.Accounts[len(st.Accounts)-1], 0
+			continue
+		}
+		fields, ok := strings.CutPrefix(l, "identity ")
+		if !ok || cur == nil {
+			return stale("bad identity line")
+		}
+		held++
+		keep := strings.HasPrefix(fields, own) && (len(fields) == len(own) || fields[len(own)] == '\t')
+		if !keep && byEmail {
+			// PROVIDER TAB SUBJECT TAB EMAIL: the email is after the
+			// second tab; unescaped only when escaped.
+			if i := strings.IndexByte(fields, '\t'); i >= 0 {
+				if j := strings.IndexByte(fields[i+1:], '\t'); j >= 0 {
+					email := fields[i+1+j+1:]
+					if strings.IndexByte(email, '%') >= 0 {
+						email, _ = unescapeField(email)
+					}
+					keep = strings.EqualFold(email, in.Profile.Email)
+				}
+			}
+		}
+		if keep {
+			id, ok := identityFields(fields)
+			if !ok {
+				return stale("bad identity line")
+			}
+			cur.Identities = append(cur.Identities, id)
+		}
+	}
+	if cur != nil && held == 0 || (def == "") != (len(st.Accounts) == 0) || def != "" && st.index(def) < 0 {
+		return stale("accounts do not add up")
+	}
+	return st, st.Resolve(in), nil
 }
 
 // selectIndex builds, from the account lines of a checked index (each

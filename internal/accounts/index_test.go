@@ -162,6 +162,20 @@ func TestLookupRefusesDamagedIndex(t *testing.T) {
 	}
 }
 
+// fuzzSignIns are the sign-ins FuzzDecodeIndex resolves on each index:
+// known and new identities, e-mails equal but for case (and the Kelvin
+// sign, which folds to k), trusted or not, and names taken.
+var fuzzSignIns = []SignIn{
+	signIn("p", "2", "", false, false),
+	signIn("p", "s 1", "x@example.com", true, true),
+	signIn("n", "new", "kate@example.com", true, true),
+	signIn("n", "new", "KATE@EXAMPLE.COM", true, false),
+	signIn("n", "new", "\u212Aate@example.com", true, true),
+	withAccount(signIn("n", "new", "", false, false), "b"),
+	withAccount(signIn("n", "new", "kate@example.com", true, true), "fresh"),
+	signIn("a", "1", "a@example.com", true, true),
+}
+
 func FuzzDecodeIndex(f *testing.F) {
 	src := source{size: 1234, mtime: 1700000000123456789, inode: 42}
 	for _, st := range []*State{{Version: SchemaVersion}, {Version: SchemaVersion, Default: "a", Accounts: []Account{
@@ -171,6 +185,11 @@ func FuzzDecodeIndex(f *testing.F) {
 		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "s 1"}, {Provider: "q", Subject: "2"}}},
 		{Name: "c", Identities: []Identity{{Provider: "x", Subject: "2"}}},
 		{Name: "b", Identities: []Identity{{Provider: "p", Subject: "2"}, {Provider: "p", Subject: "3"}}},
+	}}, {Version: SchemaVersion, Default: "b", Accounts: []Account{
+		{Name: "a", Identities: []Identity{{Provider: "p", Subject: "1", Email: "\u212Aate@example.com"}}},
+		{Name: "b", Identities: []Identity{{Provider: "q", Subject: "1", Email: "kate@example.com"}}},
+		{Name: "kate", Identities: []Identity{{Provider: "x", Subject: "9"}}},
+		{Name: "kate-2", Identities: []Identity{{Provider: "x", Subject: "10", Email: "KATE@example.com"}}},
 	}}} {
 		f.Add(string(encodeIndex(st, src)))
 	}
@@ -189,6 +208,26 @@ func FuzzDecodeIndex(f *testing.F) {
 		}
 		if err := st.check(); err != nil {
 			t.Fatalf("accepted index breaks the invariants: %v", err)
+		}
+		// What AddNew decides on must give Resolve's answer on the
+		// whole index, and what it writes must read as the whole index
+		// with the new account.
+		def, body, err := indexBody([]byte(data), src)
+		if err != nil {
+			t.Fatalf("the whole index decodes, its body does not: %v", err)
+		}
+		for _, in := range fuzzSignIns {
+			_, got, err := resolveIndex(def, body, in)
+			if want := st.Resolve(in); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("resolveIndex(%+v) = %+v, %v; Resolve on the whole: %+v", in, got, err, want)
+			}
+		}
+		added := Account{Name: "zz-new", Identities: []Identity{{Provider: "n", Subject: "1", Email: "n@example.com"}}}
+		after, err := decodeIndex(encodeIndexWith(def, body, src, added), src, "", "", "", true)
+		want := st.Clone()
+		want.Accounts = append(want.Accounts, added)
+		if err == nil && st.index(added.Name) < 0 && !reflect.DeepEqual(after.Accounts, want.Accounts) {
+			t.Fatalf("the index with an account appended reads %+v, want %+v", after, want)
 		}
 		// What Lookup keeps for a question must give Find's answer on
 		// the whole index.
