@@ -17,6 +17,7 @@ import (
 
 	"github.com/authcli/authcli/internal/auth"
 	"github.com/authcli/authcli/internal/tokens"
+	"github.com/authcli/authcli/internal/vault"
 )
 
 // refreshWorkerCmd is the hidden command a detached refresh runs as.
@@ -136,12 +137,24 @@ func newRefreshWorkerCmd(env *Env, g *globalOptions) *cobra.Command {
 			worker.Detach = false
 			svc, err := newService(&worker, g)
 			reported := false
+			// A file vault's new tokens are written in place and synced
+			// after the caller is told (vault.File.SyncLater): written,
+			// they outlive this process; the caller need not wait for
+			// the disk too.
+			sync := func() error { return nil }
+			if f, ok := svc.Vault.(*vault.File); err == nil && ok {
+				f.SyncLater()
+				sync = f.Sync
+			}
 			if err == nil {
 				// The caller goes on as soon as the tokens are stored.
 				svc.Refreshed = func() {
 					b, _ := json.Marshal(workerResult{Code: 0})
 					_, _ = env.Out.Write(append(b, '\n'))
 					reported = true
+					if err := sync(); err != nil {
+						fmt.Fprintf(env.Err, "authcli: %v\n", err)
+					}
 				}
 				job := auth.Job{Provider: args[0], Subject: args[1], Want: want}
 				_, err = svc.Refresh(context.WithoutCancel(cmd.Context()), job, tokens.AdoptLock(lockFile))
@@ -154,8 +167,9 @@ func newRefreshWorkerCmd(env *Env, g *globalOptions) *cobra.Command {
 					b, _ := json.Marshal(workerResult{Code: 0})
 					_, _ = env.Out.Write(append(b, '\n'))
 				}
-				return nil
+				return sync()
 			}
+			_ = sync()
 			code, msg := describe(err)
 			b, _ := json.Marshal(workerResult{Code: code, Message: msg})
 			_, _ = env.Out.Write(append(b, '\n'))

@@ -102,6 +102,9 @@ type File struct {
 	writeMu sync.Mutex // serialises writers within this process
 	keyMu   sync.Mutex // guards derived
 	derived *derivedKey
+
+	syncLater bool       // SyncLater: replaces leave their fdatasync to Sync
+	pending   []*os.File // under writeMu: written in place, not yet synced
 }
 
 var _ Vault = (*File)(nil)
@@ -243,7 +246,11 @@ func (f *File) replace(key string, value []byte) (done bool, err error) {
 	if err != nil {
 		return false, nil
 	}
-	defer fh.Close()
+	defer func() {
+		if fh != nil {
+			fh.Close()
+		}
+	}()
 	var (
 		h     fileHeader
 		slots slotFile
@@ -272,12 +279,43 @@ func (f *File) replace(key string, value []byte) (done bool, err error) {
 		return true, err
 	}
 	if slots.size > 0 && len(slot) <= slots.size {
-		if err := writeSlot(fh, slots.size, 1-slots.newest, slot); err != nil {
+		if err := writeSlot(fh, slots.size, 1-slots.newest, slot, !f.syncLater); err != nil {
 			return true, fmt.Errorf("write vault record: %w", err)
+		}
+		if f.syncLater {
+			// Sync closes it once the slot is durable.
+			f.pending = append(f.pending, fh)
+			fh = nil
 		}
 		return true, nil
 	}
 	return true, f.writeRecordFile(ix, key, value, seq+1)
+}
+
+// SyncLater makes every later Set that replaces a value in place return
+// once the value is written, leaving its fdatasync to Sync: a detached
+// refresh (authcli __refresh) tells its caller as soon as the new tokens
+// are in the page cache, which outlives the process whatever kills it,
+// and makes them durable right after. Other writes still sync as they go.
+func (f *File) SyncLater() {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	f.syncLater = true
+}
+
+// Sync makes durable the values written in place since SyncLater.
+func (f *File) Sync() error {
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	var first error
+	for _, fh := range f.pending {
+		if err := atomicfile.DataSync(fh); err != nil && first == nil {
+			first = fmt.Errorf("write vault record: %w", err)
+		}
+		fh.Close()
+	}
+	f.pending = nil
+	return first
 }
 
 // Delete removes key; an absent key or vault leaves every file untouched.

@@ -793,3 +793,45 @@ func TestFileForget(t *testing.T) {
 		})
 	}
 }
+
+// TestFileSyncLater: after SyncLater a replace is written when Set
+// returns (another reader sees it at once) and waits only for its
+// fdatasync, which Sync does; a new key still syncs as it goes.
+func TestFileSyncLater(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	if err := f.Set("p/a", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	f.SyncLater()
+	if err := f.Set("p/a", []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set("p/new", []byte("n1")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.pending); n != 1 {
+		t.Fatalf("%d writes wait for Sync, want the replace alone", n)
+	}
+	other := openFile(t, dir, rawKey(t, 1))
+	for k, want := range map[string]string{"p/a": "v2", "p/new": "n1"} {
+		if got, err := other.Get(k); err != nil || string(got) != want {
+			t.Fatalf("before Sync, Get(%s) = %q, %v; want %q", k, got, err, want)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.pending) != 0 {
+		t.Fatal("Sync left writes pending")
+	}
+	if err := f.Set("p/a", []byte("v3")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Get("p/a"); err != nil || string(got) != "v3" {
+		t.Fatalf("after Sync, Get = %q, %v", got, err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}

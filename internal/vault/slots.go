@@ -155,12 +155,15 @@ func newSlotFile(slot []byte) []byte {
 }
 
 // writeSlot writes slot (sealSlot's) over slot i of the open record file
-// fh, zero-padded to the slot's size, and makes it durable.
-func writeSlot(fh *os.File, size, i int, slot []byte) error {
+// fh, zero-padded to the slot's size, and with sync makes it durable.
+func writeSlot(fh *os.File, size, i int, slot []byte, sync bool) error {
 	b := make([]byte, size)
 	copy(b, slot)
 	if _, err := fh.WriteAt(b, int64(slotFileHeader+i*size)); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return atomicfile.DataSync(fh)
 }
