@@ -227,3 +227,31 @@ func TestAdditionsPermissions(t *testing.T) {
 		t.Fatalf("List: %v, want ErrPermissions", err)
 	}
 }
+
+// TestAdditionsListedKeyNotAddedAgain: a key the index already lists
+// (its record lost, as after a crash between the two) is not appended
+// again when it gets a value.
+func TestAdditionsListedKeyNotAddedAgain(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	for _, k := range []string{"p/0", "p/1", "p/2"} {
+		if err := f.Set(k, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"p/0", "p/2"} { // in the index, in the additions
+		before, _ := os.ReadFile(f.additionsPath())
+		if err := os.Remove(f.recordPath(k)); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Set(k, []byte("again")); err != nil {
+			t.Fatal(err)
+		}
+		if after, _ := os.ReadFile(f.additionsPath()); !bytes.Equal(before, after) {
+			t.Fatalf("%s, listed already, was appended again", k)
+		}
+		if v, err := f.Get(k); err != nil || string(v) != "again" {
+			t.Fatalf("Get(%s) = %q, %v", k, v, err)
+		}
+	}
+}

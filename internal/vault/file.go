@@ -217,7 +217,7 @@ func (f *File) Set(key string, value []byte) error {
 			return err
 		}
 		return f.edit(func(ix *vaultIndex) error {
-			if !ix.names[key] {
+			if !ix.has(key) {
 				if err := f.addToIndex(ix, key); err != nil {
 					return err
 				}
@@ -340,6 +340,9 @@ func (f *File) Delete(key string) error {
 		case !errors.Is(err, fs.ErrNotExist):
 			return fmt.Errorf("delete vault record: %w", err)
 		}
+		if err := ix.all(); err != nil {
+			return err
+		}
 		if !ix.names[key] {
 			return nil
 		}
@@ -351,6 +354,9 @@ func (f *File) Delete(key string) error {
 // List returns the sorted keys starting with prefix, from the index.
 func (f *File) List(prefix string) ([]string, error) {
 	ix, err := f.readIndex()
+	if err == nil {
+		err = ix.all()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -385,6 +391,7 @@ type vaultIndex struct {
 	aeadKey    []byte
 	names      map[string]bool
 	indexNonce []byte // the index file's, which additions bind
+	listed     []byte // the index's records, not yet in names (all)
 	addsRead   bool   // the additions file was read: addsEnd and addsSize hold
 	addsEnd    int    // where its valid frames end
 	addsSize   int    // its length, -1 when there is none
@@ -426,18 +433,28 @@ func (f *File) openIndex(data []byte) (*vaultIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
 	}
-	entries, err := decodeRecords(plain)
-	if err != nil {
-		return nil, fmt.Errorf("vault index %s: %w", f.indexPath(), err)
+	// The names are decoded when something needs them all (all): a new
+	// key only asks whether it is listed (has), which a scan answers
+	// without building a set of every key.
+	return &vaultIndex{exists: true, hdr: h, aeadKey: key, names: map[string]bool{}, indexNonce: h.nonce, listed: plain}, nil
+}
+
+// has reports whether the index or its additions list key.
+func (ix *vaultIndex) has(key string) bool {
+	return ix.names[key] || ix.listed != nil && recordsHold(ix.listed, key)
+}
+
+// all moves the index's own names into ix.names, checking them strictly;
+// a damaged list is ErrCorrupt.
+func (ix *vaultIndex) all() error {
+	if ix.listed == nil {
+		return nil
 	}
-	ix := &vaultIndex{exists: true, hdr: h, aeadKey: key, names: make(map[string]bool, len(entries)), indexNonce: h.nonce}
-	for k, v := range entries {
-		if len(v) != 0 {
-			return nil, fmt.Errorf("vault index %s: %w: an entry holds a value", f.indexPath(), ErrCorrupt)
-		}
-		ix.names[k] = true
+	if err := decodeNames(ix.listed, ix.names); err != nil {
+		return fmt.Errorf("vault index: %w", err)
 	}
-	return ix, nil
+	ix.listed = nil
+	return nil
 }
 
 // readRecord returns key's decrypted value; a missing record is an error
@@ -517,6 +534,9 @@ func seal(ix *vaultIndex, prefix string, plain []byte, name string) ([]byte, err
 }
 
 func (f *File) writeIndex(ix *vaultIndex) error {
+	if err := ix.all(); err != nil {
+		return err
+	}
 	entries := make(map[string][]byte, len(ix.names))
 	for k := range ix.names {
 		entries[k] = nil

@@ -180,14 +180,64 @@ func encodeRecords(entries map[string][]byte) []byte {
 // decodeRecords parses records. Values alias b, so callers copy what they
 // keep before clearing b. Errors wrap ErrCorrupt.
 func decodeRecords(b []byte) (map[string][]byte, error) {
-	fail := func(why string) (map[string][]byte, error) {
-		return nil, fmt.Errorf("%w: vault records: %s", ErrCorrupt, why)
+	var entries map[string][]byte
+	err := walkRecords(b, func(n int) { entries = make(map[string][]byte, n) }, func(key string, v []byte) error {
+		entries[key] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// decodeNames parses records that must all be empty (an index) into a
+// set, without the map of values decodeRecords would build first.
+func decodeNames(b []byte, names map[string]bool) error {
+	return walkRecords(b, func(int) {}, func(key string, v []byte) error {
+		if len(v) != 0 {
+			return fmt.Errorf("%w: an entry holds a value", ErrCorrupt)
+		}
+		names[key] = true
+		return nil
+	})
+}
+
+// recordsHold reports whether records (encodeRecords') hold key, reading
+// only the lengths and the keys: what a new key's write asks of an index
+// of every key. Damaged records hold nothing.
+func recordsHold(b []byte, key string) bool {
+	count, b, ok := readUvarint(b)
+	for i := uint64(0); ok && i < count; i++ {
+		var n uint64
+		if n, b, ok = readUvarint(b); !ok || n > uint64(len(b)) {
+			return false
+		}
+		k := b[:n]
+		b = b[n:]
+		if n, b, ok = readUvarint(b); !ok || n > uint64(len(b)) {
+			return false
+		}
+		b = b[n:]
+		if string(k) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// walkRecords checks records strictly and calls each with every key, in
+// order, and its value (aliasing b), once start has been told how many
+// there are.
+func walkRecords(b []byte, start func(n int), each func(key string, v []byte) error) error {
+	fail := func(why string) error {
+		return fmt.Errorf("%w: vault records: %s", ErrCorrupt, why)
 	}
 	count, b, ok := readUvarint(b)
 	if !ok || count > uint64(len(b)/2) {
 		return fail("bad entry count")
 	}
-	entries := make(map[string][]byte, count)
+	start(int(count))
 	prev := ""
 	for i := uint64(0); i < count; i++ {
 		var n uint64
@@ -206,13 +256,15 @@ func decodeRecords(b []byte) (map[string][]byte, error) {
 		if n, b, ok = readUvarint(b); !ok || n > MaxValueSize || n > uint64(len(b)) {
 			return fail("bad value length")
 		}
-		entries[key] = b[:n:n]
+		if err := each(key, b[:n:n]); err != nil {
+			return err
+		}
 		b = b[n:]
 	}
 	if len(b) != 0 {
 		return fail("trailing bytes")
 	}
-	return entries, nil
+	return nil
 }
 
 // readUvarint accepts only the shortest encoding of a number.

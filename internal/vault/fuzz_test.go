@@ -54,9 +54,18 @@ func FuzzDecodeVaultFile(f *testing.F) {
 		} else if !errors.Is(err, ErrDecrypt) {
 			t.Fatalf("parseHeader error %v is not ErrDecrypt", err)
 		}
+		recordsHold(data, "github/1") // any input: no panic
 		if m, err := decodeRecords(data); err == nil {
 			if !bytes.Equal(encodeRecords(m), data) {
 				t.Fatal("records do not re-encode to the input")
+			}
+			for k := range m {
+				if !recordsHold(data, k) {
+					t.Fatalf("recordsHold misses %q", k)
+				}
+			}
+			if _, ok := m["not/held"]; !ok && recordsHold(data, "not/held") {
+				t.Fatal("recordsHold finds a key the records do not hold")
 			}
 		} else if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("decodeRecords error %v is not ErrCorrupt", err)
