@@ -128,28 +128,11 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 // appendAdded writes line after the whole lines of log, drops what a torn
 // write left after them, and makes it durable.
 func (s *Store) appendAdded(log addedLog, line []byte) error {
-	f, err := os.OpenFile(s.addedPath(), os.O_RDWR|os.O_CREATE|statedir.NoFollow, 0o600)
-	if err != nil {
-		return err
+	size := int64(-1)
+	if log.fi != nil {
+		size = log.fi.Size()
 	}
-	defer f.Close()
-	if _, err := f.WriteAt(line, int64(log.end)); err != nil {
-		return err
-	}
-	end := int64(log.end + len(line))
-	if log.fi != nil && log.fi.Size() > end {
-		if err := f.Truncate(end); err != nil {
-			return err
-		}
-	}
-	if err := atomicfile.DataSync(f); err != nil {
-		return err
-	}
-	if log.fi == nil {
-		// A new file: its name must survive a crash too.
-		return atomicfile.SyncDir(s.dir)
-	}
-	return nil
+	return atomicfile.WriteTail(s.addedPath(), int64(log.end), size, line)
 }
 
 // cutTornAdded drops a torn last line of the added file, under the lock,

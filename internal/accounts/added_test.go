@@ -388,20 +388,7 @@ func FuzzDecodeAdded(f *testing.F) {
 func BenchmarkAddNew(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
-			s := OpenStore(b.TempDir())
-			err := s.Update(func(st *State) error {
-				for i := range n {
-					in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
-					in.Account = fmt.Sprintf("acct-%04d", i)
-					if err := st.Apply(in, st.Resolve(in), t0); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := storeOf(b, n, nil)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {

@@ -249,24 +249,32 @@ func FuzzDecodeIndex(f *testing.F) {
 	})
 }
 
+// storeOf is a store of n accounts of one identity each (demo/user-NNNN
+// on acct-NNNN), written in one Update, with claims on every profile.
+func storeOf(b *testing.B, n int, claims map[string]any) *Store {
+	b.Helper()
+	s := OpenStore(b.TempDir())
+	err := s.Update(func(st *State) error {
+		for i := range n {
+			in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
+			in.Profile.Claims = claims
+			in.Account = fmt.Sprintf("acct-%04d", i)
+			if err := st.Apply(in, st.Resolve(in), t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
 func BenchmarkLookup(b *testing.B) {
 	for _, n := range []int{1, 1000} {
 		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
-			s := OpenStore(b.TempDir())
-			err := s.Update(func(st *State) error {
-				for i := range n {
-					in := signIn("demo", fmt.Sprintf("user-%04d", i), fmt.Sprintf("u%d@example.com", i), true, false)
-					in.Profile.Claims = map[string]any{"groups": []string{"a", "b"}, "locale": "en", "org": "Example Corp"}
-					in.Account = fmt.Sprintf("acct-%04d", i)
-					if err := st.Apply(in, st.Resolve(in), t0); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := storeOf(b, n, map[string]any{"groups": []string{"a", "b"}, "locale": "en", "org": "Example Corp"})
 			b.Run("Lookup", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -84,3 +84,31 @@ func SyncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// WriteTail writes data at offset at of path, a file written in place
+// only (an append log), drops what lay beyond data's end (the rest of an
+// earlier write a crash tore), and makes it durable: an fdatasync, and
+// the directory's fsync when the file is new (size < 0: there was none).
+// A symlink in path's place is refused.
+func WriteTail(path string, at, size int64, data []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|statedir.NoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(data, at); err != nil {
+		return err
+	}
+	if end := at + int64(len(data)); size > end {
+		if err := f.Truncate(end); err != nil {
+			return err
+		}
+	}
+	if err := DataSync(f); err != nil {
+		return err
+	}
+	if size < 0 {
+		return SyncDir(filepath.Dir(path))
+	}
+	return nil
+}

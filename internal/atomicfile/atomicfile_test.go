@@ -55,3 +55,42 @@ func TestWriteFailureKeepsOld(t *testing.T) {
 		t.Error("write into a missing directory succeeded")
 	}
 }
+
+// TestWriteTail: a tail goes after what is kept, whatever a torn write
+// left beyond it is dropped, a new file is made 0600, and a symlink in the
+// file's place is refused.
+func TestWriteTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	for _, step := range []struct {
+		at, size int64
+		data     string
+		want     string
+	}{
+		{0, -1, "one\n", "one\n"},
+		{4, 4, "two\n", "one\ntwo\n"},
+		{8, 12, "3\n", "one\ntwo\n3\n"}, // "torn" bytes 8..12 replaced, the rest cut
+	} {
+		if step.size == 12 {
+			if err := os.WriteFile(path, []byte("one\ntwo\ntorn-tail"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := WriteTail(path, step.at, step.size, []byte(step.data)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != step.want {
+			t.Fatalf("after writing %q at %d: %q, want %q", step.data, step.at, got, step.want)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode().Perm())
+	}
+	link := filepath.Join(filepath.Dir(path), "link")
+	if err := os.Symlink(path, link); err != nil {
+		t.Skip(err)
+	}
+	if err := WriteTail(link, 0, 0, []byte("x")); err == nil {
+		t.Error("wrote through a symlink")
+	}
+}

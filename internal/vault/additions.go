@@ -119,37 +119,11 @@ func (f *File) addToIndex(ix *vaultIndex, key string) error {
 	}
 	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(sealed)), uint32(len(sealed)))
 	frame = append(frame, sealed...)
-	if err := f.appendFrame(ix, frame); err != nil {
+	if err := atomicfile.WriteTail(f.additionsPath(), int64(ix.addsEnd), int64(ix.addsSize), frame); err != nil {
 		return fmt.Errorf("write vault index: %w", err)
 	}
 	ix.addsEnd += len(frame)
 	ix.addsSize = ix.addsEnd
-	return nil
-}
-
-// appendFrame writes frame at the end of the valid frames, drops what a
-// torn write left after them, and makes it durable.
-func (f *File) appendFrame(ix *vaultIndex, frame []byte) error {
-	fh, err := os.OpenFile(f.additionsPath(), os.O_RDWR|os.O_CREATE|statedir.NoFollow, 0o600)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	if _, err := fh.WriteAt(frame, int64(ix.addsEnd)); err != nil {
-		return err
-	}
-	if end := ix.addsEnd + len(frame); ix.addsSize > end {
-		if err := fh.Truncate(int64(end)); err != nil {
-			return err
-		}
-	}
-	if err := atomicfile.DataSync(fh); err != nil {
-		return err
-	}
-	if ix.addsSize < 0 {
-		// A new file: its name must survive a crash too.
-		return atomicfile.SyncDir(f.recDir)
-	}
 	return nil
 }
 
