@@ -19,8 +19,8 @@ import (
 // AddedName is the file beside accounts.json that holds the accounts
 // AddNew created since the last Update, one line each, appended in order
 // so that Load applies them in the order they were made. A first sign-in
-// that creates an account appends its line (and writes the small index)
-// instead of rewriting all of accounts.json, whose size grows with every
+// that creates an account appends its line (and adds its lines to the
+// index) instead of rewriting all of accounts.json, whose size grows with every
 // identity: 95 ms at 1,000 identities, against 3.5 ms at one. Appending in
 // place, with one fdatasync, also spares the file a new entry file would
 // cost: creating one took 0.5 to 1 ms on the machines measured, with its
@@ -284,7 +284,7 @@ func decodeAddedLine(line []byte) (Account, error) {
 	return decodeAdded(line[:bytes.LastIndexByte(line, '\t')])
 }
 
-// decodeAdded parses an entry as hostile input, as decodeState does
+// decodeAdded parses a line's account as hostile input, as decodeState does
 // accounts.json: one account of known fields holding one identity.
 func decodeAdded(data []byte) (Account, error) {
 	var a Account

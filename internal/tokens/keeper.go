@@ -171,9 +171,9 @@ func (k *Keeper) saveKnown(in accounts.SignIn, rec Record, key string) (done boo
 	return true, nil
 }
 
-// addNew stores a first sign-in that creates an account the way that
-// costs the same however many accounts there are (accounts.Store.AddNew):
-// the tokens, then the account's own entry, without parsing or rewriting
+// addNew stores a first sign-in that creates an account the way whose
+// cost hardly grows with the number of accounts (accounts.Store.AddNew):
+// the tokens, then the account's own line, without parsing or rewriting
 // accounts.json. done is false when the store cannot, or the outcome is
 // not a new account: the caller stores it the full way.
 func (k *Keeper) addNew(in accounts.SignIn, rec Record, key string) (accounts.Resolution, bool, error) {
