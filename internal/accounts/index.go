@@ -163,7 +163,7 @@ func (s *Store) putIndex(encode func(source) []byte) {
 // (account names are ASCII words, providers and subjects have no control
 // characters):
 //
-//	authcli accounts index 3
+//	authcli accounts index 4
 //	source SIZE MTIME_NS INODE ADDED ADDED_MTIME_NS
 //	                                  of the accounts.json it describes, and
 //	                                  the size and time of the added file
@@ -328,9 +328,9 @@ func indexBody(raw []byte, want source) (def, lines string, err error) {
 // that may suggest a link. Like selectIndex it checks, strictly, every
 // line it uses: every account line, and the identity lines it keeps; it
 // costs a pass over the text, not a parse of every identity.
-func resolveIndex(def, body string, in SignIn) (*State, Resolution, error) {
-	stale := func(why string) (*State, Resolution, error) {
-		return nil, Resolution{}, fmt.Errorf("%w: %s", errStaleIndex, why)
+func resolveIndex(def, body string, in SignIn) (Resolution, error) {
+	stale := func(why string) (Resolution, error) {
+		return Resolution{}, fmt.Errorf("%w: %s", errStaleIndex, why)
 	}
 	byEmail := in.Profile.EmailVerified && in.TrustEmailVerified && in.Profile.Email != ""
 	own := in.Provider + "\t" + in.Profile.Subject
@@ -378,7 +378,7 @@ func resolveIndex(def, body string, in SignIn) (*State, Resolution, error) {
 	if cur != nil && held == 0 || (def == "") != (len(st.Accounts) == 0) || def != "" && st.index(def) < 0 {
 		return stale("accounts do not add up")
 	}
-	return st, st.Resolve(in), nil
+	return st.Resolve(in), nil
 }
 
 // selectIndex builds, from the account lines of a checked index (each

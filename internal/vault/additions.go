@@ -47,7 +47,6 @@ func (f *File) additionsPath() string { return f.recDir + string(os.PathSeparato
 // and records where they end and how long the file is.
 func (f *File) readAdditions(ix *vaultIndex) error {
 	data, err := readPrivate(f.additionsPath(), maxFileSize)
-	ix.addsRead = true
 	if errors.Is(err, fs.ErrNotExist) {
 		ix.addsEnd, ix.addsSize = 0, -1
 		return nil
@@ -133,12 +132,12 @@ func (f *File) addToIndex(ix *vaultIndex, key string) error {
 // index lists without a record.
 func (f *File) clearAdditions(ix *vaultIndex) error {
 	ix.addsEnd = 0
-	if ix.addsRead && ix.addsSize <= 0 {
-		return nil // none, or empty
+	if ix.addsSize < 0 {
+		return nil // there is none
 	}
 	fh, err := os.OpenFile(f.additionsPath(), os.O_RDWR|statedir.NoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		ix.addsRead, ix.addsSize = true, -1
+		ix.addsSize = -1
 		return nil
 	}
 	if err != nil {
@@ -148,6 +147,6 @@ func (f *File) clearAdditions(ix *vaultIndex) error {
 	if err := fh.Truncate(0); err != nil {
 		return err
 	}
-	ix.addsRead, ix.addsSize = true, 0
+	ix.addsSize = 0
 	return atomicfile.DataSync(fh)
 }

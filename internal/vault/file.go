@@ -392,9 +392,8 @@ type vaultIndex struct {
 	names      map[string]bool
 	indexNonce []byte // the index file's, which additions bind
 	listed     []byte // the index's records, not yet in names (all)
-	addsRead   bool   // the additions file was read: addsEnd and addsSize hold
 	addsEnd    int    // where its valid frames end
-	addsSize   int    // its length, -1 when there is none
+	addsSize   int    // its length, -1 when there is none (0 also before it is read)
 }
 
 // readIndex reads the index; a missing one is exists == false.
