@@ -45,27 +45,45 @@ type RevokeFunc func(ctx context.Context, client *http.Client, tok *oauth2.Token
 // the ID token and userinfo left out; they never replace one.
 type CallbackClaimsFunc func(form url.Values) map[string]any
 
-// userClaims reads the provider's profile claims after the token exchange:
-// Provider.Profile when set, else the userinfo endpoint when there is one.
-// An OpenID provider's answer must name the ID token's subject.
-func (p Provider) userClaims(ctx context.Context, client *http.Client, e *Endpoints, accessToken string, idClaims map[string]any) (map[string]any, error) {
-	var info map[string]any
-	var err error
-	switch {
-	case p.Profile != nil:
-		info, err = p.Profile(ctx, client, accessToken)
-	case e.Userinfo != "":
-		info, err = fetchUserinfo(ctx, client, e.Userinfo, accessToken)
+// startUserClaims starts reading the provider's profile claims after the
+// token exchange: Provider.Profile when set, else the userinfo endpoint
+// when there is one. The request needs only the access token, so it runs
+// while the caller checks the ID token; the sign-in then waits on one
+// round trip fewer. The returned function waits for the answer (its
+// context is the caller's), which for an OpenID provider must name the ID
+// token's subject idClaims holds; stop abandons it, as when the ID token
+// fails. Either must be called.
+func (p Provider) startUserClaims(ctx context.Context, client *http.Client, e *Endpoints, accessToken string) (wait func(idClaims map[string]any) (map[string]any, error), stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	type answer struct {
+		info map[string]any
+		err  error
 	}
-	if err != nil || info == nil {
-		return nil, err
-	}
-	if e.Verifier != nil {
-		if got, want := scalarString(info["sub"]), scalarString(idClaims["sub"]); got != want {
-			return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, termtext.Short(got), want)
+	got := make(chan answer, 1)
+	go func() {
+		var a answer
+		switch {
+		case p.Profile != nil:
+			a.info, a.err = p.Profile(ctx, client, accessToken)
+		case e.Userinfo != "":
+			a.info, a.err = fetchUserinfo(ctx, client, e.Userinfo, accessToken)
 		}
+		got <- a
+	}()
+	wait = func(idClaims map[string]any) (map[string]any, error) {
+		defer cancel()
+		a := <-got
+		if a.err != nil || a.info == nil {
+			return nil, a.err
+		}
+		if e.Verifier != nil {
+			if got, want := scalarString(a.info["sub"]), scalarString(idClaims["sub"]); got != want {
+				return nil, fmt.Errorf("%w (%q instead of %q)", ErrSubjectMismatch, termtext.Short(got), want)
+			}
+		}
+		return a.info, nil
 	}
-	return info, nil
+	return wait, cancel
 }
 
 // addCallbackClaims fills res's profile from the authorization response's

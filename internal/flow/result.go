@@ -26,10 +26,11 @@ func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time
 	}
 	claims := map[string]any{}
 	rawID, _ := tok.Extra("id_token").(string)
+	if e.Verifier != nil && rawID == "" {
+		return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
+	}
+	userClaims, stop := p.startUserClaims(ctx, client, e, tok.AccessToken)
 	if e.Verifier != nil {
-		if rawID == "" {
-			return nil, fmt.Errorf("%w: the provider sent no ID token", ErrIDToken)
-		}
 		if keys != nil {
 			if ks := keys(); ks != nil && ks.has(headerKID(rawID)) {
 				e.useKeys(p, ks, now)
@@ -37,10 +38,11 @@ func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time
 		}
 		var err error
 		if claims, err = VerifyIDToken(ctx, e, p.ClientID, rawID, nonce, tok.AccessToken, now()); err != nil {
+			stop()
 			return nil, err
 		}
 	}
-	info, err := p.userClaims(ctx, client, e, tok.AccessToken, claims)
+	info, err := userClaims(claims)
 	if err != nil {
 		return nil, err
 	}
