@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -198,12 +199,35 @@ func (p Provider) RefreshEndpoints(ctx context.Context, client *http.Client, k K
 	if p.Issuer == "" {
 		return e, nil
 	}
-	ks, err := fetchKeys(ctx, client, e.JWKS, cache, !fresh, now())
+	if cache != nil && !fresh {
+		if doc, ok := cache.Get(e.JWKS, now()); ok {
+			e.useKeysLater(p, doc, now)
+			return e, nil
+		}
+	}
+	ks, err := fetchKeys(ctx, client, e.JWKS, cache, false, now())
 	if err != nil {
 		return nil, err
 	}
 	e.useKeys(p, ks, now)
 	return e, nil
+}
+
+// useKeysLater parses cached keys while the refresh grant is on the wire:
+// parsing a JWKS takes several times longer than reading it, and nothing
+// needs the keys before the provider answers. VerifyRefresh waits for
+// them; keys that do not parse make it ask for a fresh fetch
+// (ErrUnknownKey), as an unknown kid does.
+func (e *Endpoints) useKeysLater(p Provider, doc []byte, now func() time.Time) {
+	parsed := make(chan error, 1)
+	go func() {
+		ks, err := parseKeys(doc)
+		if err == nil {
+			e.useKeys(p, ks, now)
+		}
+		parsed <- err
+	}()
+	e.awaitKeys = sync.OnceValue(func() error { return <-parsed })
 }
 
 // useKeys makes e's verifier check ID tokens against ks alone, with the

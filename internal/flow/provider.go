@@ -93,7 +93,10 @@ type Endpoints struct {
 	Verifier    *oidc.IDTokenVerifier
 	// keys, when set, are the keys Verifier checks against, fetched before
 	// a refresh grant (RefreshEndpoints).
-	keys         *keySet
+	keys *keySet
+	// awaitKeys, when set, waits for keys and Verifier, which are being
+	// parsed from the key cache (RefreshEndpoints).
+	awaitKeys    func() error
 	oidcProvider *oidc.Provider
 
 	// issuerCheck and discovered come from Provider.IssuerCheck: Verifier

@@ -68,7 +68,15 @@ func VerifyRefresh(ctx context.Context, e *Endpoints, clientID, subject string, 
 		out.Scopes = strings.Fields(s)
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" || e == nil || e.Verifier == nil {
+	if raw == "" || e == nil {
+		return out, nil
+	}
+	if e.awaitKeys != nil {
+		if err := e.awaitKeys(); err != nil {
+			return nil, fmt.Errorf("%w: %w: the cached keys do not parse: %w", ErrRefreshCheck, ErrUnknownKey, err)
+		}
+	}
+	if e.Verifier == nil {
 		return out, nil
 	}
 	if e.keys != nil && !e.keys.has(headerKID(raw)) {

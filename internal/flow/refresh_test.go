@@ -82,6 +82,9 @@ func TestRefreshEndpointsNeedNoDiscovery(t *testing.T) {
 	ctx := context.Background()
 	for range 3 {
 		e, err := p.RefreshEndpoints(ctx, client, known, cache, false, nil)
+		if err == nil && e.awaitKeys != nil {
+			err = e.awaitKeys()
+		}
 		if err != nil || e.Verifier == nil || e.Token != known.Token {
 			t.Fatalf("RefreshEndpoints: %+v %v", e, err)
 		}
@@ -201,5 +204,63 @@ func TestVerifyRefresh(t *testing.T) {
 	}
 	if !strings.Contains(headerKID(sign(nil)), "k2") {
 		t.Error("headerKID did not read the kid")
+	}
+}
+
+// Keys read from the cache are parsed while the grant is on the wire; the
+// answer is checked against them all the same, and keys that do not parse
+// ask for a fresh fetch rather than let the ID token through.
+func TestVerifyRefreshCachedKeys(t *testing.T) {
+	op, p, counter, client, known := refreshFixture(t)
+	ctx := context.Background()
+	cache := &mapCache{docs: map[string][]byte{}, exp: map[string]time.Time{}}
+	if _, err := p.RefreshEndpoints(ctx, client, known, cache, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	idToken := func(sub string) *oauth2.Token {
+		raw, err := op.Sign(map[string]any{"iss": op.Issuer(), "sub": sub, "aud": oidctest.ClientID, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return (&oauth2.Token{AccessToken: "at", TokenType: "Bearer"}).WithExtra(map[string]any{"id_token": raw})
+	}
+	fetches := counter.count("/jwks")
+	tests := []struct {
+		name string
+		doc  []byte // nil: as fetched
+		sub  string
+		is   error
+	}{
+		{"good ID token", nil, oidctest.Subject, nil},
+		{"another subject", nil, "mallory", ErrIDToken},
+		{"damaged cache", []byte(`{"keys":[{"kty":"RSA"`), oidctest.Subject, ErrUnknownKey},
+		{"no signing key", []byte(`{"keys":[]}`), oidctest.Subject, ErrUnknownKey},
+	}
+	good := cache.docs[known.JWKS]
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache.docs[known.JWKS] = good
+			if tt.doc != nil {
+				cache.docs[known.JWKS] = tt.doc
+			}
+			e, err := p.RefreshEndpoints(ctx, client, known, cache, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := VerifyRefresh(ctx, e, oidctest.ClientID, oidctest.Subject, idToken(tt.sub), now)
+			if tt.is == nil {
+				if err != nil || got.IDToken == "" {
+					t.Fatalf("VerifyRefresh: %+v %v", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrRefreshCheck) || !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want ErrRefreshCheck and %v", err, tt.is)
+			}
+		})
+	}
+	if got := counter.count("/jwks"); got != fetches {
+		t.Errorf("%d key fetches while the cache held the keys", got-fetches)
 	}
 }
