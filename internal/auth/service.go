@@ -275,9 +275,23 @@ func (s *Service) Refresh(ctx context.Context, job Job, lock *tokens.Lock) (toke
 	defer lock.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
-	grant, err := s.grantFor(job)
-	if err != nil {
-		return tokens.Record{}, err
+	// The config is read while the vault reads the record: the grant needs
+	// both, and neither waits on the other.
+	type built struct {
+		grant tokens.GrantFunc
+		err   error
+	}
+	ready := make(chan built, 1)
+	go func() {
+		g, err := s.grantFor(job)
+		ready <- built{g, err}
+	}()
+	grant := func(ctx context.Context, rec tokens.Record, keep func(tokens.Record) error) (tokens.Record, error) {
+		b := <-ready
+		if b.err != nil {
+			return tokens.Record{}, b.err
+		}
+		return b.grant(ctx, rec, keep)
 	}
 	src := s.source(job.Subject == MachineSubject)
 	rec, err := src.Refresh(ctx, job.key(), job.Want, grant)
