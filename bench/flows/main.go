@@ -194,8 +194,9 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	fmt.Printf("\n== refresh (--min-ttl %s, longer than the 1 h tokens, or --force-refresh), %d paired rounds; ratio: to the last row\n", minTTL, runs)
 	times, _, reqs, err := h.rounds(rows, runs, warmup, func(c client) (float64, float64, error) {
 		before := h.idp.Stats()
-		d, err := h.timed(c.argv, c.env)
+		d, t0, err := h.timedFrom(c.argv, c.env)
 		after := h.idp.Stats()
+		h.noteAfter(c.name, t0)
 		if err == nil && (after.RefreshGrants != before.RefreshGrants+c.grants || after.RefreshReuseDetected != before.RefreshReuseDetected) {
 			err = fmt.Errorf("not %d clean refresh grants: %+v then %+v", c.grants, before, after)
 		}
@@ -205,6 +206,12 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 		return err
 	}
 	report(rows, times, reqs, runs)
+	fmt.Println("  after the start, medians: when the provider got each request, the process exited")
+	for i, c := range rows {
+		if c.grants > 0 {
+			fmt.Printf("  %-28s %s, exit %.2f ms\n", c.name, h.afterLine(c.name), median(times[i]))
+		}
+	}
 
 	fmt.Printf("\n== sign-in as %s (a known identity; \"new identity\": another user each time), provider's answer → process exit, %d paired rounds; ratio: to the last row\n", user, runs)
 	times, pages, reqs, err := h.rounds(signers, runs, warmup, func(c client) (float64, float64, error) {
@@ -217,13 +224,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	report(signers, times, reqs, runs)
 	fmt.Println("  after the answer, medians: when the provider got each request, the callback page came back, the process exited")
 	for i, c := range signers {
-		var at []string
-		for _, k := range slices.SortedFunc(maps.Keys(h.after[c.name]), func(a, b string) int {
-			return cmp.Compare(median(h.after[c.name][a]), median(h.after[c.name][b]))
-		}) {
-			at = append(at, fmt.Sprintf("%s %.2f", k, median(h.after[c.name][k])))
-		}
-		fmt.Printf("  %-28s %s, page %.2f, exit %.2f ms\n", c.name, strings.Join(at, ", "), median(pages[i]), median(times[i]))
+		fmt.Printf("  %-28s %s, page %.2f, exit %.2f ms\n", c.name, h.afterLine(c.name), median(pages[i]), median(times[i]))
 	}
 	st := h.idp.Stats()
 	fmt.Printf("\nprovider: %d code exchanges, %d refreshes, %d reused refresh tokens\n", st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected)
@@ -309,17 +310,33 @@ func (h *harness) signIn(c client, prefix []string) (exit, page time.Duration, e
 	if err := <-exited; err != nil {
 		return 0, 0, fmt.Errorf("%v%s", err, tail(log))
 	}
+	h.noteAfter(c.name, tr.t0)
+	return tExit.Sub(tr.t0), tr.page.Sub(tr.t0), nil
+}
+
+// noteAfter keeps when the provider got each request since t0.
+func (h *harness) noteAfter(name string, t0 time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.after[c.name] == nil {
-		h.after[c.name] = map[string][]float64{}
+	if h.after[name] == nil {
+		h.after[name] = map[string][]float64{}
 	}
 	for _, r := range h.seen {
-		if r.at.After(tr.t0) {
-			h.after[c.name][r.what] = append(h.after[c.name][r.what], ms(r.at.Sub(tr.t0)))
+		if r.at.After(t0) {
+			h.after[name][r.what] = append(h.after[name][r.what], ms(r.at.Sub(t0)))
 		}
 	}
-	return tExit.Sub(tr.t0), tr.page.Sub(tr.t0), nil
+}
+
+// afterLine is the medians noteAfter kept for name, earliest first.
+func (h *harness) afterLine(name string) string {
+	var at []string
+	for _, k := range slices.SortedFunc(maps.Keys(h.after[name]), func(a, b string) int {
+		return cmp.Compare(median(h.after[name][a]), median(h.after[name][b]))
+	}) {
+		at = append(at, fmt.Sprintf("%s %.2f", k, median(h.after[name][k])))
+	}
+	return strings.Join(at, ", ")
 }
 
 var transport = http.DefaultTransport.(*http.Transport).Clone()
@@ -363,13 +380,19 @@ func (h *harness) start(argv, env []string) (*exec.Cmd, string, time.Time, error
 }
 
 func (h *harness) timed(argv, env []string) (time.Duration, error) {
+	d, _, err := h.timedFrom(argv, env)
+	return d, err
+}
+
+// timedFrom is timed that also says when the process started.
+func (h *harness) timedFrom(argv, env []string) (time.Duration, time.Time, error) {
 	cmd, log, t, err := h.start(argv, env)
 	if err == nil {
 		if err = cmd.Wait(); err != nil {
 			err = fmt.Errorf("%v%s", err, tail(log))
 		}
 	}
-	return time.Since(t), err
+	return time.Since(t), t, err
 }
 
 // straceAll counts the syscalls that make a write durable in one refresh
