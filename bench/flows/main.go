@@ -209,7 +209,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	fmt.Println("  after the start, medians: when the provider got each request, the process exited")
 	for i, c := range rows {
 		if c.grants > 0 {
-			fmt.Printf("  %-28s %s, exit %.2f ms\n", c.name, h.afterLine(c.name), median(times[i]))
+			fmt.Printf("  %-28s %s, exit %.2f ms\n", c.name, h.afterLine(c.name, runs/2), median(times[i]))
 		}
 	}
 
@@ -224,7 +224,7 @@ func run(authcli, mkstate, kubelogin string, runs, warmup int) error {
 	report(signers, times, reqs, runs)
 	fmt.Println("  after the answer, medians: when the provider got each request, the callback page came back, the process exited")
 	for i, c := range signers {
-		fmt.Printf("  %-28s %s, page %.2f, exit %.2f ms\n", c.name, h.afterLine(c.name), median(pages[i]), median(times[i]))
+		fmt.Printf("  %-28s %s, page %.2f, exit %.2f ms\n", c.name, h.afterLine(c.name, runs/2), median(pages[i]), median(times[i]))
 	}
 	st := h.idp.Stats()
 	fmt.Printf("\nprovider: %d code exchanges, %d refreshes, %d reused refresh tokens\n", st.AuthCodeGrants, st.RefreshGrants, st.RefreshReuseDetected)
@@ -328,13 +328,17 @@ func (h *harness) noteAfter(name string, t0 time.Time) {
 	}
 }
 
-// afterLine is the medians noteAfter kept for name, earliest first.
-func (h *harness) afterLine(name string) string {
+// afterLine is the medians noteAfter kept for name, earliest first, of
+// the requests seen in at least min runs (a stray request of another
+// process is not one of the client's).
+func (h *harness) afterLine(name string, min int) string {
 	var at []string
 	for _, k := range slices.SortedFunc(maps.Keys(h.after[name]), func(a, b string) int {
 		return cmp.Compare(median(h.after[name][a]), median(h.after[name][b]))
 	}) {
-		at = append(at, fmt.Sprintf("%s %.2f", k, median(h.after[name][k])))
+		if len(h.after[name][k]) >= min {
+			at = append(at, fmt.Sprintf("%s %.2f", k, median(h.after[name][k])))
+		}
 	}
 	return strings.Join(at, ", ")
 }
