@@ -144,6 +144,16 @@ func TestLoginRefusals(t *testing.T) {
 		{"at_hash mismatch", func(op *oidctest.OP) { op.Claims = func(c map[string]any) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" } }, ErrIDToken, "at_hash"},
 		{"no ID token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "id_token") } }, ErrIDToken, "no ID token"},
 		{"userinfo subject mismatch", func(op *oidctest.OP) { op.Userinfo = func(u map[string]any) { u["sub"] = "user-2" } }, ErrSubjectMismatch, ""},
+		// The userinfo request runs while the ID token is checked: its
+		// answer, agreeing with a forged ID token, changes nothing.
+		{"tampered payload that userinfo agrees with", func(op *oidctest.OP) {
+			op.IDToken = oidctest.TamperPayload(func(c map[string]any) { c["sub"] = "admin" })
+			op.Userinfo = func(u map[string]any) { u["sub"] = "admin" }
+		}, ErrIDToken, ""},
+		{"userinfo failing while the ID token fails", func(op *oidctest.OP) {
+			op.IDToken = oidctest.TamperSignature
+			op.Oversize = "/userinfo"
+		}, ErrIDToken, ""},
 		{"no access token", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { delete(b, "access_token") } }, ErrTokenResponse, "no access token"},
 		{"unknown token type", func(op *oidctest.OP) { op.TokenBody = func(b map[string]any) { b["token_type"] = "DPoP" } }, ErrTokenResponse, "DPoP"},
 		{"oversized token response", func(op *oidctest.OP) {
