@@ -97,6 +97,8 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*SignedIn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Stored while the tab gets its page; returned once it has it.
+	defer res.Wait()
 	signIn := signInFor(pc, in.Account, res)
 	k := s.keeper()
 	// The state as written: reading accounts.json again would cost a
@@ -116,7 +118,8 @@ func asksOffline(p flow.Provider) bool {
 }
 
 // Authorize runs the browser flow, or the device flow, and stores nothing:
-// SignIn stores, the demo does not.
+// SignIn stores, the demo does not. The caller calls the result's Wait
+// before it exits (flow.Result.Wait).
 func (s *Service) Authorize(ctx context.Context, p flow.Provider, in SignIn) (*flow.Result, error) {
 	if in.Timeout > 0 {
 		var cancel context.CancelFunc

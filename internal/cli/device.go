@@ -42,7 +42,10 @@ func signInRequest(env *Env, g *globalOptions, plan signInPlan) auth.SignIn {
 // storing nothing (the demo).
 func signIn(ctx context.Context, env *Env, g *globalOptions, p flow.Provider, plan signInPlan) (*flow.Result, error) {
 	svc := &auth.Service{HTTP: env.HTTPClient, Now: env.Now, Logf: g.logf(env)}
-	return svc.Authorize(ctx, p, signInRequest(env, g, plan))
+	res, err := svc.Authorize(ctx, p, signInRequest(env, g, plan))
+	// Nothing is stored, so nothing overlaps the listener's winding down.
+	res.Wait()
+	return res, err
 }
 
 func columnsEnv(getenv func(string) string) int {

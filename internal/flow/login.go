@@ -59,6 +59,20 @@ type Result struct {
 	Profile   Profile
 	Scopes    []string
 	Endpoints *Endpoints
+
+	// closed ends once the loopback listener has given the tab its page
+	// and stopped (nil: there was none).
+	closed <-chan struct{}
+}
+
+// Wait returns once the browser tab has its page and the loopback
+// listener is closed. Login.Run returns before that, so that the result is
+// stored while the listener winds down; a process must call Wait before it
+// exits, or the tab may get no page.
+func (r *Result) Wait() {
+	if r != nil && r.closed != nil {
+		<-r.closed
+	}
 }
 
 // Format prints a summary under every verb: a Result holds the tokens, and
@@ -94,7 +108,12 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer ln.close()
+	windDown := false
+	defer func() {
+		if !windDown {
+			ln.close()
+		}
+	}()
 	l.logf("listening for the redirect on %s", ln.addr())
 
 	redirectURI, err := p.redirectURIFor(ln)
@@ -160,6 +179,15 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 		who = res.Profile.Name
 	}
 	ln.finish(successPage(who))
+	// The success page is on its way; the caller stores the result while
+	// the listener sends it and closes (Result.Wait). A failure still
+	// closes before Run returns: nothing is stored then.
+	closed := make(chan struct{})
+	windDown, res.closed = true, closed
+	go func() {
+		defer close(closed)
+		ln.close()
+	}()
 	return res, nil
 }
 

@@ -424,3 +424,38 @@ func TestLoginAuthParamsCannotOverrideProtocol(t *testing.T) {
 		t.Errorf("auth_params overrode the protocol: %v", q)
 	}
 }
+
+// Run returns while the listener still sends the tab its page, so that
+// the caller stores the result meanwhile; Wait returns once the page is
+// out and the listener is closed.
+func TestLoginWaitClosesTheListener(t *testing.T) {
+	op := oidctest.New(t)
+	var redirect string
+	res, err, page := signIn(t, op, func(l *Login) {
+		ready := l.Ready
+		l.Ready = func(authURL string) {
+			u, err := url.Parse(authURL)
+			if err == nil {
+				redirect = u.Query().Get("redirect_uri")
+			}
+			ready(authURL)
+		}
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	res.Wait()
+	if !strings.Contains(page, "Signed in") {
+		t.Errorf("the tab did not get the success page:\n%.300s", page)
+	}
+	if redirect == "" {
+		t.Fatal("no redirect_uri in the authorization URL")
+	}
+	if resp, err := http.Get(redirect); err == nil {
+		resp.Body.Close()
+		t.Errorf("the listener still answers after Wait (HTTP %d)", resp.StatusCode)
+	}
+	res.Wait() // a second Wait returns at once
+	var none *Result
+	none.Wait()
+}
