@@ -51,6 +51,7 @@ func signIn(t *testing.T, op *oidctest.OP, tweak func(*Login)) (*Result, error, 
 		tweak(l)
 	}
 	res, err := l.Run(ctx)
+	res.Wait() // as a caller must before it exits or signs in again
 	var page string
 	if browsed {
 		select {
@@ -241,7 +242,20 @@ func TestLoginKeysReadWhileSigningIn(t *testing.T) {
 		}
 		return p
 	}
-	if _, err, _ := signIn(t, op, withCache); err != nil {
+	// The person takes longer than a key request: the browser goes to
+	// the provider once the key request is out (or after 2 s, when it
+	// never went out before the sign-in: then the check below fails).
+	slowPerson := func(l *Login) {
+		withCache(l)
+		ready := l.Ready
+		l.Ready = func(authURL string) {
+			for i := 0; i < 200 && counter.count("/jwks") == 0; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			ready(authURL)
+		}
+	}
+	if _, err, _ := signIn(t, op, slowPerson); err != nil {
 		t.Fatal(err)
 	}
 	if got := after(); slices.Contains(got, "/jwks") {

@@ -308,6 +308,7 @@ func signIn(t *testing.T, p flow.Provider, client *http.Client) (*flow.Result, e
 		},
 	}
 	res, err := l.Run(ctx)
+	res.Wait() // as a caller must before it exits or signs in again
 	if !opened.Load() {
 		return res, err
 	}
