@@ -50,6 +50,11 @@ type Login struct {
 	// (nothing needs to read Stderr), tests play the browser with it. It
 	// must not block.
 	Ready func(authURL string)
+
+	// windingDown, in tests, runs after a sign-in that succeeded, before
+	// the listener closes: it holds the listener open to show that
+	// Result.Wait is what waits for it.
+	windingDown func()
 }
 
 // Result is a completed sign-in. Token holds secrets: never print it.
@@ -186,6 +191,9 @@ func (l *Login) Run(ctx context.Context) (*Result, error) {
 	windDown, res.closed = true, closed
 	go func() {
 		defer close(closed)
+		if l.windingDown != nil {
+			l.windingDown()
+		}
 		ln.close()
 	}()
 	return res, nil

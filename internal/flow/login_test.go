@@ -446,6 +446,9 @@ func TestLoginWaitClosesTheListener(t *testing.T) {
 	op := oidctest.New(t)
 	var redirect string
 	res, err, page := signIn(t, op, func(l *Login) {
+		// Held open a while: a Wait that does not wait returns while the
+		// listener still answers.
+		l.windingDown = func() { time.Sleep(100 * time.Millisecond) }
 		ready := l.Ready
 		l.Ready = func(authURL string) {
 			u, err := url.Parse(authURL)
