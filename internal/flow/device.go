@@ -78,6 +78,9 @@ type Device struct {
 	// the prompt is shown: `authcli demo --device` approves the code itself
 	// when nobody can open the page.
 	OnCode func(userCode, verificationURI string)
+	// Verified is told the subject once the ID token is verified
+	// (Login.Verified).
+	Verified func(subject string)
 
 	// shown, when set, receives the grant once the prompt is written; tests
 	// use it to play the person approving on another device.
@@ -154,7 +157,7 @@ func (d *Device) Run(ctx context.Context) (*Result, error) {
 		}
 		return nil, ctxErr(ctx, err)
 	}
-	res, err := finishSignIn(ctx, client, now, d.Provider, e, keys, conf.Scopes, tok, "")
+	res, err := finishSignIn(ctx, client, now, d.Provider, e, keys, conf.Scopes, tok, "", d.Verified)
 	if err != nil {
 		return nil, ctxErr(ctx, err)
 	}

@@ -50,6 +50,12 @@ type Login struct {
 	// (nothing needs to read Stderr), tests play the browser with it. It
 	// must not block.
 	Ready func(authURL string)
+	// Verified, when set, is told the subject of the sign-in once the ID
+	// token is verified, before userinfo has answered, so that the caller
+	// can look the identity up meanwhile. The sign-in can still fail after
+	// it; it is not called for a provider without ID tokens. It must not
+	// block.
+	Verified func(subject string)
 
 	// windingDown, in tests, runs after a sign-in that succeeded, before
 	// the listener closes: it holds the listener open to show that
@@ -256,7 +262,7 @@ func (l *Login) complete(ctx context.Context, client *http.Client, now func() ti
 	if err != nil {
 		return nil, tokenError("token", err)
 	}
-	return finishSignIn(ctx, client, now, l.Provider, e, keys, conf.Scopes, tok, nonce)
+	return finishSignIn(ctx, client, now, l.Provider, e, keys, conf.Scopes, tok, nonce, l.Verified)
 }
 
 // CheckToken refuses token responses authcli cannot use safely. Sign-in,

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -475,4 +476,44 @@ func TestLoginWaitClosesTheListener(t *testing.T) {
 	res.Wait() // a second Wait returns at once
 	var none *Result
 	none.Wait()
+}
+
+// TestLoginVerified: Verified hears the subject once the ID token is
+// verified and before userinfo has answered (userinfo here holds its
+// answer until then, at most 5 s); a refused ID token is never announced.
+func TestLoginVerified(t *testing.T) {
+	op := oidctest.New(t)
+	announced := make(chan struct{})
+	var early atomic.Bool
+	op.Userinfo = func(map[string]any) {
+		select {
+		case <-announced:
+			early.Store(true)
+		case <-time.After(5 * time.Second):
+		}
+	}
+	var heard []string
+	res, err, _ := signIn(t, op, func(l *Login) {
+		l.Verified = func(subject string) {
+			heard = append(heard, subject)
+			if len(heard) == 1 {
+				close(announced)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !slices.Equal(heard, []string{res.Profile.Subject}) || !early.Load() {
+		t.Errorf("Verified heard %q (the profile's subject is %q); before userinfo answered: %t", heard, res.Profile.Subject, early.Load())
+	}
+
+	refused := oidctest.New(t)
+	refused.IDToken = oidctest.TamperSignature
+	_, err, _ = signIn(t, refused, func(l *Login) {
+		l.Verified = func(subject string) { t.Errorf("Verified(%q) for a forged ID token", subject) }
+	})
+	if !errors.Is(err, ErrIDToken) {
+		t.Errorf("forged ID token: %v, want ErrIDToken", err)
+	}
 }
