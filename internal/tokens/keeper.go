@@ -54,11 +54,66 @@ func (k *Keeper) Save(in accounts.SignIn, rec Record, linkTo string, confirm Con
 // wrote none (a known identity whose profile the store already holds:
 // saveKnown).
 func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, *accounts.State, error) {
+	return k.SaveExpected(nil, in, rec, linkTo, confirm)
+}
+
+// Expected is the lookup of the identity a sign-in is about to store,
+// started while the sign-in still waits for the provider (Expect): whether
+// the accounts index knows it and, if it does, its vault record.
+type Expected struct {
+	provider, subject string
+	done              chan struct{}
+	r                 accounts.Resolution
+	known             bool
+	record            []byte // the identity's vault value; nil if unreadable
+}
+
+// Expect starts looking up provider's subject, which a sign-in is about to
+// store: a sign-in calls it once the ID token is verified, while userinfo
+// is still on its way, and hands the result to SaveExpected. It only
+// reads. Wait for it before using the vault for anything else.
+func (k *Keeper) Expect(provider, subject string) *Expected {
+	e := &Expected{provider: provider, subject: subject, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.r, e.known = k.known(accounts.SignIn{Provider: provider, Profile: accounts.Profile{Subject: subject}})
+		if e.known {
+			e.record, _ = k.Vault.Get(accounts.Identity{Provider: provider, Subject: subject}.Key())
+		}
+	}()
+	return e
+}
+
+// Wait returns once the lookup is done; a nil Expected has none.
+func (e *Expected) Wait() {
+	if e != nil {
+		<-e.done
+	}
+}
+
+// of returns the finished lookup when it is of in's identity, else nil.
+func (e *Expected) of(in accounts.SignIn) *Expected {
+	if e == nil || e.provider != in.Provider || e.subject != in.Profile.Subject {
+		return nil
+	}
+	<-e.done
+	return e
+}
+
+// SaveExpected is SaveState with the lookup Expect started (nil: none);
+// a lookup of another identity than in's is not used.
+func (k *Keeper) SaveExpected(e *Expected, in accounts.SignIn, rec Record, linkTo string, confirm Confirm) (accounts.Resolution, *accounts.State, error) {
 	key := accounts.Identity{Provider: in.Provider, Subject: in.Profile.Subject}.Key()
 	link := linkTo != ""
 	// A known identity is found in the accounts index; only a new one, or a
 	// link, needs every account parsed. Apply resolves again under the lock.
-	r, wasKnown := k.known(in)
+	e = e.of(in)
+	r, wasKnown := accounts.Resolution{}, false
+	if e != nil {
+		r, wasKnown = e.r, e.known
+	} else {
+		r, wasKnown = k.known(in)
+	}
 	rec.UpdatedAt = k.now().UTC()
 	rec.Profile = ProfileDigest(in.Profile)
 	if !link && !wasKnown {
@@ -95,7 +150,7 @@ func (k *Keeper) SaveState(in accounts.SignIn, rec Record, linkTo string, confir
 		}
 	}
 
-	if !link && wasKnown && k.sameProfile(key, rec.Profile) {
+	if !link && wasKnown && k.sameProfile(key, rec.Profile, e) {
 		if done, err := k.saveKnown(in, rec, key); done || err != nil {
 			return r, nil, err
 		}
@@ -138,11 +193,17 @@ func (k *Keeper) setRecord(key string, rec Record) error {
 }
 
 // sameProfile reports whether the identity's stored record says the
-// accounts store already holds this profile.
-func (k *Keeper) sameProfile(key, digest string) bool {
-	b, err := k.Vault.Get(key)
-	if err != nil {
-		return false
+// accounts store already holds this profile; e, when it found the
+// identity, has read the record already.
+func (k *Keeper) sameProfile(key, digest string, e *Expected) bool {
+	var b []byte
+	if e != nil && e.known {
+		b = e.record
+	} else {
+		var err error
+		if b, err = k.Vault.Get(key); err != nil {
+			return false
+		}
 	}
 	old, err := Decode(b)
 	return err == nil && old.Profile != "" && old.Profile == digest

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,4 +310,80 @@ func TestProfileDigest(t *testing.T) {
 	if base.Claims["iat"] != 1.0 {
 		t.Error("ProfileDigest changed the claims it was given")
 	}
+}
+
+// lookupCounter counts the Keeper's lookups of one identity in the
+// accounts index, and its reads of vault values.
+type lookupCounter struct {
+	*accounts.Store
+	lookups atomic.Int32
+}
+
+func (c *lookupCounter) Lookup(provider, account, subject string) (accounts.Ref, error) {
+	c.lookups.Add(1)
+	return c.Store.Lookup(provider, account, subject)
+}
+
+type getCounter struct {
+	vault.Vault
+	gets atomic.Int32
+}
+
+func (c *getCounter) Get(key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.Vault.Get(key)
+}
+
+// TestKeeperExpect: the lookup Expect starts is the one SaveExpected uses,
+// for a known identity (index and vault record) and a new one alike; a
+// lookup of another identity is not trusted, and the sign-in is stored
+// as without it.
+func TestKeeperExpect(t *testing.T) {
+	k := newKeeper(t)
+	store := &lookupCounter{Store: k.Store.(*accounts.Store)}
+	v := &getCounter{Vault: k.Vault}
+	k.Store, k.Vault = store, v
+	reads := func() (int32, int32) { return store.lookups.Load(), v.gets.Load() }
+
+	ada := signIn("google", "g1", "ada@example.com", true)
+	e := k.Expect("google", "g1")
+	e.Wait()
+	if l, g := reads(); l != 1 || g != 0 {
+		t.Fatalf("Expect of an unknown identity: %d lookups, %d vault reads; want 1, 0", l, g)
+	}
+	if r, _, err := k.SaveExpected(e, ada, rec("a1"), "", nil); err != nil || r.Outcome != accounts.Created {
+		t.Fatalf("new identity: %+v %v", r, err)
+	}
+	if l, g := reads(); l != 1 || g != 0 {
+		t.Errorf("SaveExpected of a new identity looked it up again: %d lookups, %d vault reads", l, g)
+	}
+
+	e = k.Expect("google", "g1")
+	e.Wait()
+	if l, g := reads(); l != 2 || g != 1 {
+		t.Fatalf("Expect of a known identity: %d lookups, %d vault reads; want 2, 1", l, g)
+	}
+	r, st, err := k.SaveExpected(e, ada, rec("a2"), "", nil)
+	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || st != nil {
+		t.Fatalf("known identity, same profile: %+v %v, state %v (want the note path)", r, err, st)
+	}
+	if l, g := reads(); l != 2 || g != 1 {
+		t.Errorf("SaveExpected of a known identity read it again: %d lookups, %d vault reads", l, g)
+	}
+
+	// Another identity's lookup: ada's sign-in is looked up anew, and
+	// still known.
+	e = k.Expect("google", "someone-else")
+	e.Wait()
+	if r, _, err := k.SaveExpected(e, ada, rec("a3"), "", nil); err != nil || r.Outcome != accounts.Known || r.Account != "ada" {
+		t.Fatalf("with another identity's lookup: %+v %v", r, err)
+	}
+	if l, _ := reads(); l != 4 {
+		t.Errorf("%d lookups, want 4: one for the other identity, one for ada's own", l)
+	}
+	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "a3" {
+		t.Errorf("tokens after the last sign-in: %v", got)
+	}
+	var none *Expected
+	none.Wait()
 }
