@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -624,5 +625,42 @@ func TestRefreshedOnceStored(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("Refreshed called for a refused refresh")
+	}
+}
+
+// lookupSignal closes looked when the accounts index is first asked for
+// an identity.
+type lookupSignal struct {
+	*accounts.Store
+	once   sync.Once
+	looked chan struct{}
+}
+
+func (s *lookupSignal) Lookup(provider, account, subject string) (accounts.Ref, error) {
+	s.once.Do(func() { close(s.looked) })
+	return s.Store.Lookup(provider, account, subject)
+}
+
+// TestSignInLooksUpWhileUserinfoAnswers: a sign-in looks its identity up
+// once the ID token is verified, while userinfo is still on its way
+// (userinfo here holds its answer for the lookup, at most 5 s).
+func TestSignInLooksUpWhileUserinfoAnswers(t *testing.T) {
+	fx := newFixture(t, "")
+	store := &lookupSignal{Store: fx.svc.Store.(*accounts.Store), looked: make(chan struct{})}
+	fx.svc.Store = store
+	var early atomic.Bool
+	fx.op.Userinfo = func(map[string]any) {
+		select {
+		case <-store.looked:
+			early.Store(true)
+		case <-time.After(5 * time.Second):
+		}
+	}
+	got, err := fx.svc.SignIn(context.Background(), SignIn{Provider: "corp", Open: followRedirects, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if got.Resolution.Outcome != accounts.Known || !early.Load() {
+		t.Errorf("outcome %v; looked up before userinfo answered: %t", got.Resolution.Outcome, early.Load())
 	}
 }

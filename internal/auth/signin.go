@@ -46,6 +46,10 @@ type SignIn struct {
 	// (flow.Login.Ready); OnCode the device grant's code and address.
 	OnURL  func(url string)
 	OnCode func(userCode, verificationURI string)
+
+	// verified: flow.Login.Verified, set by SignIn to look the identity
+	// up while userinfo is on its way.
+	verified func(subject string)
 }
 
 // SignedIn is a stored sign-in.
@@ -93,6 +97,11 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*SignedIn, error) {
 	if _, err := s.Vault.List(""); err != nil {
 		return nil, err
 	}
+	k := s.keeper()
+	// The identity is looked up while the provider answers userinfo.
+	var expected *tokens.Expected
+	in.verified = func(subject string) { expected = k.Expect(pc.Name, subject) }
+	defer func() { expected.Wait() }() // nothing reads the vault once SignIn has returned
 	res, err := s.Authorize(ctx, p, in)
 	if err != nil {
 		return nil, err
@@ -100,10 +109,9 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*SignedIn, error) {
 	// Stored while the tab gets its page; returned once it has it.
 	defer res.Wait()
 	signIn := signInFor(pc, in.Account, res)
-	k := s.keeper()
 	// The state as written: reading accounts.json again would cost a
 	// second parse of the whole store (tens of ms at 1,000 identities).
-	r, st, err := k.SaveState(signIn, recordOf(res), in.LinkTo, in.Confirm)
+	r, st, err := k.SaveExpected(expected, signIn, recordOf(res), in.LinkTo, in.Confirm)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +153,14 @@ func (s *Service) Authorize(ctx context.Context, p flow.Provider, in SignIn) (*f
 		d := &flow.Device{
 			Provider: p, HTTPClient: s.client(), Stderr: stderr, Now: s.Now,
 			Terminal: in.Terminal, Width: in.Width, Logf: s.Logf, OnCode: in.OnCode, Keys: s.keyCache(),
+			Verified: in.verified,
 		}
 		return d.Run(ctx)
 	}
 	l := &flow.Login{
 		Provider: p, HTTPClient: s.client(), Open: open, OpenNote: in.OpenNote,
 		Stderr: stderr, Now: s.Now, Progress: in.Terminal, Logf: s.Logf, Ready: in.OnURL, Keys: s.keyCache(),
+		Verified: in.verified,
 	}
 	return l.Run(ctx)
 }
