@@ -460,6 +460,11 @@ func selectIndex(body, def, provider, account, subject string) (*State, error) {
 	needle := "\nidentity "
 	if provider != "" {
 		needle += provider + "\t"
+		// One identity asked for (a refresh, --subject): only lines that
+		// begin with it are read, not every identity of the provider. A
+		// subject holds no tab or newline, so its line begins exactly so;
+		// match drops a longer subject that begins the same.
+		needle += subject
 	}
 	st.Accounts = append(st.Accounts, Account{Name: def})
 	for from := 0; ; {

@@ -17,6 +17,8 @@ var lookupCases = []struct{ provider, account, subject string }{
 	{"google", "work", ""}, {"github", "home", ""}, {"", "work", ""}, {"", "alice", ""}, {"", "", ""},
 	{"google", "", ""}, {"nobody", "alice", ""},
 	{"github", "", "gh-bob"}, {"github", "", "gh-alice2"}, {"github", "alice", "gh-bob"}, {"", "", "c-bob"},
+	// Subjects that begin another identity's subject, on no account.
+	{"github", "", "gh-b"}, {"corp", "", "c-bo"}, {"github", "", "gh-alice"},
 }
 
 // lookupStates are states whose Find answers differ: the fixture, one with
@@ -233,7 +235,7 @@ func FuzzDecodeIndex(f *testing.F) {
 		// the whole index.
 		for _, p := range []string{"", "p", "q", "x"} {
 			for _, a := range []string{"", "a", "b", "c"} {
-				for _, sub := range []string{"", "2", "s 1"} {
+				for _, sub := range []string{"", "2", "s", "s 1"} {
 					part, err := decodeIndex([]byte(data), src, p, a, sub, false)
 					if err != nil {
 						t.Fatalf("the whole index decodes, the part for (%q, %q, %q) does not: %v", p, a, sub, err)
@@ -280,6 +282,17 @@ func BenchmarkLookup(b *testing.B) {
 				for b.Loop() {
 					if _, err := s.Lookup("demo", "", ""); err != nil {
 						b.Fatal(err)
+					}
+				}
+			})
+			// The last identity, outside the default account: the way
+			// `token --subject` and a refresh find an identity.
+			b.Run("LookupSubject", func(b *testing.B) {
+				sub := fmt.Sprintf("user-%04d", n-1)
+				b.ReportAllocs()
+				for b.Loop() {
+					if ref, err := s.Lookup("demo", "", sub); err != nil || ref.Subject != sub {
+						b.Fatal(ref, err)
 					}
 				}
 			})
