@@ -50,11 +50,11 @@ func (m ClaimMap) withDefaults() ClaimMap {
 func NormalizeProfile(claims map[string]any, m ClaimMap) (Profile, error) {
 	m = m.withDefaults()
 	p := Profile{Claims: claims}
-	sub, ok := lookup(claims, m.Subject)
+	sub, ok := subjectClaim(claims, m)
 	if !ok {
 		return Profile{}, fmt.Errorf("%w: no %q claim", ErrUserinfo, m.Subject)
 	}
-	p.Subject = scalarString(sub)
+	p.Subject = sub
 	if p.Subject == "" {
 		return Profile{}, fmt.Errorf("%w: claim %q is empty or not a string or number", ErrUserinfo, m.Subject)
 	}
@@ -71,6 +71,17 @@ func NormalizeProfile(claims map[string]any, m ClaimMap) (Profile, error) {
 		p.AvatarURL = scalarString(v)
 	}
 	return p, nil
+}
+
+// subjectClaim is the subject of claims under m: ok is false when the
+// claim is absent, and the subject empty when it is neither a string nor
+// a number.
+func subjectClaim(claims map[string]any, m ClaimMap) (sub string, ok bool) {
+	v, ok := lookup(claims, m.withDefaults().Subject)
+	if !ok {
+		return "", false
+	}
+	return scalarString(v), true
 }
 
 // lookup follows a dotted path through nested JSON objects.

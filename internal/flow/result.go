@@ -47,8 +47,8 @@ func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time
 		if verified != nil {
 			// The profile's subject claim, as NormalizeProfile reads it:
 			// userinfo must agree with the ID token's sub, so it is final.
-			if v, ok := lookup(claims, p.Claims.withDefaults().Subject); ok && scalarString(v) != "" {
-				verified(scalarString(v))
+			if sub, _ := subjectClaim(claims, p.Claims); sub != "" {
+				verified(sub)
 			}
 		}
 	}

@@ -107,9 +107,11 @@ func (k *Keeper) SaveExpected(e *Expected, in accounts.SignIn, rec Record, linkT
 	link := linkTo != ""
 	// A known identity is found in the accounts index; only a new one, or a
 	// link, needs every account parsed. Apply resolves again under the lock.
-	e = e.of(in)
-	r, wasKnown := accounts.Resolution{}, false
-	if e != nil {
+	var (
+		r        accounts.Resolution
+		wasKnown bool
+	)
+	if e = e.of(in); e != nil {
 		r, wasKnown = e.r, e.known
 	} else {
 		r, wasKnown = k.known(in)
