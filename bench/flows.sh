@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Refresh and sign-in of authcli timed side by side with kubelogin's on the
 # same embedded provider on 127.0.0.1 (bench/flows): a forced refresh in
-# paired rounds, and a browser sign-in from the provider's answer to the
+# paired rounds (also through authcli's agent, which does the grant in its
+# own process), and a browser sign-in from the provider's answer to the
 # process exiting with its tokens stored, authcli at 1 and 1,000 identities.
 # Also the HTTP requests each client makes, and (with strace) its fsyncs,
 # renames and flocks.
