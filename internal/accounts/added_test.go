@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/authcli/authcli/internal/atomicfile"
 )
 
 // addedFixture is a store of two accounts (alice the default), written the
@@ -119,6 +121,30 @@ func TestAddNewFirstAccount(t *testing.T) {
 	s := OpenStore(filepath.Join(t.TempDir(), "state"))
 	if _, done, err := s.AddNew(signIn("google", "g-1", "", false, false), t0, noWrite); done || err != nil {
 		t.Fatalf("AddNew on an empty store: done %t, %v", done, err)
+	}
+}
+
+// TestAddNewUnflushed: a sign-in's new account is written without a flush,
+// as its tokens are (AddedName says why); folding it into accounts.json,
+// as every Update does, is flushed.
+func TestAddNewUnflushed(t *testing.T) {
+	s := addedFixture(t)
+	before := atomicfile.Flushes()
+	if _, done, err := s.AddNew(signIn("google", "g-carol", "carol@example.com", true, true), t0, noWrite); !done || err != nil {
+		t.Fatalf("AddNew: done %t, %v", done, err)
+	}
+	if n := atomicfile.Flushes() - before; n != 0 {
+		t.Errorf("AddNew flushed %d times", n)
+	}
+	before = atomicfile.Flushes()
+	if err := s.Update(func(*State) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n := atomicfile.Flushes() - before; n < 2 {
+		t.Errorf("folding the new account flushed %d times", n)
+	}
+	if _, err := OpenStore(s.dir).Lookup("google", "", "g-carol"); err != nil {
+		t.Errorf("Lookup after the fold: %v", err)
 	}
 }
 

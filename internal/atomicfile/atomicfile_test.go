@@ -94,3 +94,43 @@ func TestWriteTail(t *testing.T) {
 		t.Error("wrote through a symlink")
 	}
 }
+
+// TestFlushes: the flushed writes sync the file and, when they rename or
+// create, the directory; the unflushed ones write the same bytes and sync
+// nothing.
+func TestFlushes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	wantDir := int64(1)
+	if runtime.GOOS == "windows" {
+		wantDir = 0
+	}
+	for _, tt := range []struct {
+		name    string
+		write   func() error
+		flushes int64
+	}{
+		{"WriteLocked", func() error { return WriteLocked(path, ".f.tmp", []byte("locked")) }, 1 + wantDir},
+		{"WriteLockedUnflushed", func() error { return WriteLockedUnflushed(path, ".f.tmp", []byte("unflushed")) }, 0},
+		{"WriteTail, new file", func() error { return WriteTail(path+".log", 0, -1, []byte("a")) }, 1 + wantDir},
+		{"WriteTail", func() error { return WriteTail(path+".log", 1, 1, []byte("b")) }, 1},
+		{"WriteTailUnflushed", func() error { return WriteTailUnflushed(path+".log", 2, 2, []byte("c")) }, 0},
+		{"WriteTailUnflushed, new file", func() error { return WriteTailUnflushed(path+".new", 0, -1, []byte("d")) }, 0},
+	} {
+		before := Flushes()
+		if err := tt.write(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := Flushes() - before; got != tt.flushes {
+			t.Errorf("%s: %d flushes, want %d", tt.name, got, tt.flushes)
+		}
+	}
+	for p, want := range map[string]string{path: "unflushed", path + ".log": "abc", path + ".new": "d"} {
+		if got, err := os.ReadFile(p); err != nil || string(got) != want {
+			t.Errorf("%s holds %q, %v; want %q", filepath.Base(p), got, err, want)
+		}
+	}
+	if fi, err := os.Stat(path + ".new"); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("an unflushed new file: %v, %v", fi, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 // (fdatasync): a write in place over data already there changes no size
 // and no block map, so the file's metadata need not be written again.
 func DataSync(f *os.File) error {
+	flushes.Add(1)
 	sc, err := f.SyscallConn()
 	if err != nil {
 		return err

@@ -5,4 +5,7 @@ package atomicfile
 import "os"
 
 // DataSync is fsync where fdatasync is not offered.
-func DataSync(f *os.File) error { return f.Sync() }
+func DataSync(f *os.File) error {
+	flushes.Add(1)
+	return f.Sync()
+}

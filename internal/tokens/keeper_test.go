@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"maps"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authcli/authcli/internal/accounts"
+	"github.com/authcli/authcli/internal/atomicfile"
 	"github.com/authcli/authcli/internal/vault"
 )
 
@@ -386,4 +388,45 @@ func TestKeeperExpect(t *testing.T) {
 	}
 	var none *Expected
 	none.Wait()
+}
+
+// TestKeeperSignInsUnflushed: the two common sign-ins, a known identity's
+// and one that creates an account, store their tokens without a flush
+// (setSignedIn says why); the first sign-in, written the full way, and a
+// refresh's rotated token are flushed.
+func TestKeeperSignInsUnflushed(t *testing.T) {
+	k := newKeeper(t)
+	for _, tt := range []struct {
+		name    string
+		in      accounts.SignIn
+		flushed bool
+	}{
+		{"the first sign-in", signIn("google", "g1", "ada@example.com", true), true},
+		{"a new account", signIn("google", "g2", "bob@example.com", true), false},
+		{"a known identity", signIn("google", "g1", "ada@example.com", true), false},
+	} {
+		before := atomicfile.Flushes()
+		if _, err := k.Save(tt.in, rec("a-"+tt.in.Profile.Subject), "", nil); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if n := atomicfile.Flushes() - before; (n > 0) != tt.flushed {
+			t.Errorf("%s: %d flushes, want flushed %t", tt.name, n, tt.flushed)
+		}
+	}
+	src := &Source{Vault: k.Vault, LockDir: t.TempDir(), Now: k.Now}
+	before := atomicfile.Flushes()
+	refreshed := rec("refreshed")
+	refreshed.Expiry = k.now().Add(2 * time.Hour)
+	grant := func(_ context.Context, _ Record, keep func(Record) error) (Record, error) {
+		return refreshed, keep(refreshed)
+	}
+	if _, err := src.Refresh(context.Background(), "google/g1", Want{MinTTL: 90 * time.Minute}, grant); err != nil {
+		t.Fatal(err)
+	}
+	if n := atomicfile.Flushes() - before; n < 2 {
+		t.Errorf("a refresh flushed %d times, want its record and directory", n)
+	}
+	if got, _ := k.Tokens(accounts.Identity{Provider: "google", Subject: "g1"}); got.AccessToken != "refreshed" {
+		t.Errorf("after the refresh: %q", got.AccessToken)
+	}
 }

@@ -13,7 +13,8 @@ import (
 
 // AdditionsName is the file beside the index that lists keys added since
 // the index was last written whole. A new key (every first sign-in) is
-// one frame appended in place with one fdatasync, where writing the
+// one frame appended in place, with one fdatasync when flushed (a
+// sign-in's is not: SetUnflushed), where writing the
 // index anew cost a file created, a rename and two fsyncs, with a size
 // that grows with the vault: creating a file took 0.5 to 1 ms on the
 // machines measured, appending 20 us. The index is written whole again,
@@ -28,8 +29,8 @@ import (
 //
 // Readers take frames up to the first that does not open, and writers
 // overwrite from there: a frame a crash tore was never followed by its
-// key's record (the frame is synced first), so dropping it loses no
-// value. Damage to this file can drop names from List, never hide a
+// key's record (the frame is written first, and synced first when
+// flushed), so dropping it loses no value. Damage to this file can drop names from List, never hide a
 // value from Get or let a wrong vault key write.
 const AdditionsName = "index.add"
 
@@ -107,7 +108,7 @@ func additionName(ix *vaultIndex, off int) string {
 // addToIndex lists key in the index before its record is written: one
 // frame appended to the additions file, or the index written whole when
 // there is none yet or the additions have grown to maxAdditions.
-func (f *File) addToIndex(ix *vaultIndex, key string) error {
+func (f *File) addToIndex(ix *vaultIndex, key string, flush bool) error {
 	ix.names[key] = true
 	if !ix.exists || ix.addsEnd >= maxAdditions {
 		return f.writeIndex(ix)
@@ -118,7 +119,11 @@ func (f *File) addToIndex(ix *vaultIndex, key string) error {
 	}
 	frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(sealed)), uint32(len(sealed)))
 	frame = append(frame, sealed...)
-	if err := atomicfile.WriteTail(f.additionsPath(), int64(ix.addsEnd), int64(ix.addsSize), frame); err != nil {
+	write := atomicfile.WriteTail
+	if !flush {
+		write = atomicfile.WriteTailUnflushed
+	}
+	if err := write(f.additionsPath(), int64(ix.addsEnd), int64(ix.addsSize), frame); err != nil {
 		return fmt.Errorf("write vault index: %w", err)
 	}
 	ix.addsEnd += len(frame)

@@ -66,7 +66,9 @@ const (
 // Readers need no lock: writers replace files atomically (temp file, fsync,
 // rename, fsync of the directory), except that a key's new value goes over
 // the older of its record's two slots in place, with one fdatasync, and a
-// reader takes the newer slot that opens (slots.go). Writers serialise on a file lock,
+// reader takes the newer slot that opens (slots.go); SetUnflushed writes
+// the same way, in the same order, leaving the flushes to the kernel.
+// Writers serialise on a file lock,
 // so concurrent processes never lose each other's updates. A new key is
 // added to the index before its record is written, and a deleted key's
 // record is removed before the index forgets it: after a crash the index
@@ -204,8 +206,19 @@ func (f *File) Get(key string) ([]byte, error) {
 	return nil, fmt.Errorf("vault file entry %q: %w", key, ErrNotFound)
 }
 
-// Set stores value under key.
-func (f *File) Set(key string, value []byte) error {
+// Set stores value under key, durably.
+func (f *File) Set(key string, value []byte) error { return f.set(key, value, true) }
+
+// SetUnflushed stores value under key as Set does, atomically and in the
+// same order, without a single fsync (Unflushed): after a crash of the
+// machine the key may hold its old value, or have none, or its record be
+// empty, which reads as none. The next flushed write of the key (a
+// refresh) makes its record durable, directory entry included.
+func (f *File) SetUnflushed(key string, value []byte) error { return f.set(key, value, false) }
+
+var _ Unflushed = (*File)(nil)
+
+func (f *File) set(key string, value []byte, flush bool) error {
 	if err := CheckName(key); err != nil {
 		return err
 	}
@@ -213,16 +226,16 @@ func (f *File) Set(key string, value []byte) error {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(value), MaxValueSize)
 	}
 	return f.locked(func() error {
-		if done, err := f.replace(key, value); done || err != nil {
+		if done, err := f.replace(key, value, flush); done || err != nil {
 			return err
 		}
 		return f.edit(func(ix *vaultIndex) error {
 			if !ix.has(key) {
-				if err := f.addToIndex(ix, key); err != nil {
+				if err := f.addToIndex(ix, key, flush); err != nil {
 					return err
 				}
 			}
-			return f.writeRecord(ix, key, value)
+			return f.writeRecordFile(ix, key, value, 1, flush)
 		})
 	})
 }
@@ -230,7 +243,8 @@ func (f *File) Set(key string, value []byte) error {
 // replace overwrites the value of a key that has a record, reading nothing
 // but that record, so that a refresh costs the same however many keys the
 // vault holds: in place, over the record's older slot, with one
-// fdatasync (slots.go). The record stands in for the index: it opens only
+// fdatasync and, for a record a sign-in created unflushed, an fsync of
+// the directory (slots.go); unflushed, with neither. The record stands in for the index: it opens only
 // under the vault key (a wrong key still cannot write), it carries the
 // vault's salt, and a key with a record is listed already (keys join the
 // index before their record is written). A record of an earlier version,
@@ -238,7 +252,7 @@ func (f *File) Set(key string, value []byte) error {
 // instead. done is false when the full way must run: no record, one that
 // does not open (that way says why), or a single-file vault still there,
 // whose migration may have stopped between the records and the index.
-func (f *File) replace(key string, value []byte) (done bool, err error) {
+func (f *File) replace(key string, value []byte, flush bool) (done bool, err error) {
 	if _, err := os.Lstat(f.legacyPath); !errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -279,17 +293,24 @@ func (f *File) replace(key string, value []byte) (done bool, err error) {
 		return true, err
 	}
 	if slots.size > 0 && len(slot) <= slots.size {
-		if err := writeSlot(fh, slots.size, 1-slots.newest, slot, !f.syncLater); err != nil {
+		if err := writeSlot(fh, slots.size, 1-slots.newest, slot, flush && !f.syncLater); err != nil {
 			return true, fmt.Errorf("write vault record: %w", err)
 		}
-		if f.syncLater {
+		switch {
+		case flush && f.syncLater:
 			// Sync closes it once the slot is durable.
 			f.pending = append(f.pending, fh)
 			fh = nil
+		case flush:
+			// The record may have been created unflushed (a sign-in's):
+			// its name in the directory must be durable too.
+			if err := atomicfile.SyncDir(f.recDir); err != nil {
+				return true, fmt.Errorf("write vault record: %w", err)
+			}
 		}
 		return true, nil
 	}
-	return true, f.writeRecordFile(ix, key, value, seq+1)
+	return true, f.writeRecordFile(ix, key, value, seq+1, flush)
 }
 
 // SyncLater makes every later Set that replaces a value in place return
@@ -313,6 +334,12 @@ func (f *File) Sync() error {
 			first = fmt.Errorf("write vault record: %w", err)
 		}
 		fh.Close()
+	}
+	if len(f.pending) > 0 {
+		// As for a flushed replace: the records' names too.
+		if err := atomicfile.SyncDir(f.recDir); err != nil && first == nil {
+			first = fmt.Errorf("write vault record: %w", err)
+		}
 	}
 	f.pending = nil
 	return first
@@ -463,6 +490,12 @@ func (f *File) readRecord(key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(data) == 0 {
+		// A record written unflushed whose data a crash of the machine
+		// lost: no value, as before it was written. (Emptying a file needs
+		// the same access as deleting it.)
+		return nil, fmt.Errorf("vault record of %q is empty: %w", key, fs.ErrNotExist)
+	}
 	return f.openRecord(key, data)
 }
 
@@ -560,28 +593,36 @@ func (f *File) writeIndex(ix *vaultIndex) error {
 
 // writeRecord writes key's record file anew, value in its first slot.
 func (f *File) writeRecord(ix *vaultIndex, key string, value []byte) error {
-	return f.writeRecordFile(ix, key, value, 1)
+	return f.writeRecordFile(ix, key, value, 1, true)
 }
 
-func (f *File) writeRecordFile(ix *vaultIndex, key string, value []byte, seq uint64) error {
+func (f *File) writeRecordFile(ix *vaultIndex, key string, value []byte, seq uint64, flush bool) error {
 	slot, err := sealSlot(ix, key, value, seq)
 	if err != nil {
 		return err
 	}
-	if err := f.writeFile(f.recordPath(key), newSlotFile(slot)); err != nil {
+	if err := f.writeFileAs(f.recordPath(key), newSlotFile(slot), flush); err != nil {
 		return fmt.Errorf("write vault record: %w", err)
 	}
 	return nil
 }
 
-// writeFile replaces path under the lock. Its temp file has a fixed name
-// (matching tempPattern): a writer that died leaves at most one per file,
-// which the next write of that file reuses and edit's clean-up removes.
-func (f *File) writeFile(path string, data []byte) error {
+// writeFile replaces path under the lock, durably. Its temp file has a
+// fixed name (matching tempPattern): a writer that died leaves at most one
+// per file, which the next write of that file reuses and edit's clean-up
+// removes.
+func (f *File) writeFile(path string, data []byte) error { return f.writeFileAs(path, data, true) }
+
+// writeFileAs is writeFile, durable only with flush.
+func (f *File) writeFileAs(path string, data []byte, flush bool) error {
 	if err := os.MkdirAll(f.recDir, 0o700); err != nil {
 		return err
 	}
-	return atomicfile.WriteLocked(path, "."+filepath.Base(path)+".tmp", data)
+	tmp := "." + filepath.Base(path) + ".tmp"
+	if !flush {
+		return atomicfile.WriteLockedUnflushed(path, tmp, data)
+	}
+	return atomicfile.WriteLocked(path, tmp, data)
 }
 
 // update runs edit under the lock (edit's doc says with what).

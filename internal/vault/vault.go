@@ -28,6 +28,17 @@ type Vault interface {
 	List(prefix string) ([]string, error)
 }
 
+// Unflushed is a Vault that can store a value without waiting for the
+// disk: written so that a killed process leaves the old value or the new,
+// but left to the kernel to flush, so that a crash of the machine soon
+// after may take it back. For a sign-in's tokens, whose loss costs a
+// sign-in again; a refresh's rotated refresh token must never be lost,
+// and is stored with Set. The file vault is one; the OS keyring keeps its
+// own durability.
+type Unflushed interface {
+	SetUnflushed(key string, value []byte) error
+}
+
 // Sentinel errors for what callers branch on. The CLI maps them to exit codes.
 var (
 	// ErrNotFound means the key has no value.
