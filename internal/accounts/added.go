@@ -88,15 +88,11 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	}
 	defer l.Unlock()
 
-	raw, err := os.ReadFile(s.indexPath())
-	if err != nil {
-		return Resolution{}, false, nil
-	}
 	src, err := s.currentSource()
 	if err != nil {
 		return Resolution{}, false, nil
 	}
-	def, body, err := indexBody(raw, src)
+	def, body, err := s.indexBodyNow(src)
 	if err != nil {
 		return Resolution{}, false, nil
 	}

@@ -95,6 +95,11 @@ func (s *Store) loadIndex(provider, account, subject string) (*State, error) {
 // readIndex reads and checks the index against the store there now
 // (decodeIndex says what all means).
 func (s *Store) readIndex(provider, account, subject string, all bool) (*State, error) {
+	if c := s.early.Load(); c != nil {
+		if src, err := s.currentSource(); err == nil && c.head == indexHead(src) {
+			return decodeLines(c.def, c.lines, provider, account, subject, all)
+		}
+	}
 	data, err := os.ReadFile(s.indexPath())
 	if err != nil {
 		return nil, errStaleIndex
@@ -104,6 +109,42 @@ func (s *Store) readIndex(provider, account, subject string, all bool) (*State, 
 		return nil, errStaleIndex
 	}
 	return decodeIndex(data, src, provider, account, subject, all)
+}
+
+// indexCopy is a checked index in memory: its first two lines, its default
+// account and its account lines (indexBody's).
+type indexCopy struct {
+	head, def, lines string
+}
+
+// Prefetch reads and checks the index ahead of a Lookup or AddNew that is
+// to come (a sign-in calls it while the person is at the provider; at
+// 1,000 identities reading and checking the 64 KB file cost 0.15 to 0.3
+// ms after the provider's answer, twice). They take it from memory when
+// it names the store there then, which is the test a file read then must
+// pass (see source: the files it names never return to a state it names
+// with other contents), and read the file again when not.
+func (s *Store) Prefetch() {
+	raw, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		return
+	}
+	if head, def, lines, err := checkIndex(raw); err == nil {
+		s.early.Store(&indexCopy{head: head, def: def, lines: lines})
+	}
+}
+
+// indexBodyNow is indexBody of the index there now, for the store whose
+// source is src: from Prefetch's copy when it names src, else read.
+func (s *Store) indexBodyNow(src source) (def, lines string, err error) {
+	if c := s.early.Load(); c != nil && c.head == indexHead(src) {
+		return c.def, c.lines, nil
+	}
+	raw, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		return "", "", err
+	}
+	return indexBody(raw, src)
 }
 
 // source identifies one accounts.json file: a rename gives a new inode, and
@@ -150,6 +191,7 @@ func (s *Store) writeIndex(st *State) {
 // putIndex writes the index encode makes for the source there now, as
 // writeIndex says.
 func (s *Store) putIndex(encode func(source) []byte) {
+	s.early.Store(nil) // it names the store before this write
 	src, err := s.currentSource()
 	if err == nil {
 		err = writeInPlace(s.indexPath(), encode(src))
@@ -239,11 +281,17 @@ func encodeIndexWith(def, body string, src source, added ...Account) []byte {
 // subject), found by searching rather than parsing every line (see
 // selectIndex). Strings alias data.
 func decodeIndex(raw []byte, want source, provider, account, subject string, all bool) (*State, error) {
-	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
 	def, lines, err := indexBody(raw, want)
 	if err != nil {
 		return nil, err
 	}
+	return decodeLines(def, lines, provider, account, subject, all)
+}
+
+// decodeLines is decodeIndex on a checked index's default account and
+// account lines.
+func decodeLines(def, lines, provider, account, subject string, all bool) (*State, error) {
+	stale := func(why string) (*State, error) { return nil, fmt.Errorf("%w: %s", errStaleIndex, why) }
 	if !all {
 		return selectIndex(lines, def, provider, account, subject)
 	}
@@ -298,7 +346,24 @@ func decodeIndex(raw []byte, want source, provider, account, subject string, all
 // included, preceded by its newline (the one ending the default line
 // comes first). Strings alias one copy of raw.
 func indexBody(raw []byte, want source) (def, lines string, err error) {
-	stale := func(why string) (string, string, error) { return "", "", fmt.Errorf("%w: %s", errStaleIndex, why) }
+	head, def, lines, err := checkIndex(raw)
+	if err == nil && head != indexHead(want) {
+		err = fmt.Errorf("%w: not an index of this accounts.json", errStaleIndex)
+	}
+	return def, lines, err
+}
+
+// indexHead is the first two lines of the index of the store whose
+// source is src.
+func indexHead(src source) string { return indexMagic + "\n" + sourceLine(src) + "\n" }
+
+// checkIndex checks an index's checksum and returns its first two lines
+// (the format's and the source's), its default account and its account
+// lines, as indexBody, whatever store it names.
+func checkIndex(raw []byte) (head, def, lines string, err error) {
+	stale := func(why string) (string, string, string, error) {
+		return "", "", "", fmt.Errorf("%w: %s", errStaleIndex, why)
+	}
 	end := bytes.LastIndex(raw, []byte("\nend "))
 	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
 		return stale("no end line")
@@ -307,17 +372,17 @@ func indexBody(raw []byte, want source) (def, lines string, err error) {
 		return stale("checksum")
 	}
 	data := string(raw[:end+1]) // the one copy
-	head := indexMagic + "\n" + sourceLine(want) + "\n"
-	rest, ok := strings.CutPrefix(data, head)
-	if !ok {
-		return stale("not an index of this accounts.json")
+	first, rest, ok := strings.Cut(data, "\n")
+	second, rest, ok2 := strings.Cut(rest, "\n")
+	if !ok || !ok2 || first != indexMagic || !strings.HasPrefix(second, "source ") {
+		return stale("not an index of this format")
 	}
 	l, _, _ := strings.Cut(rest, "\n")
 	def, ok = strings.CutPrefix(l, "default ")
 	if !ok {
 		return stale("no default line")
 	}
-	return def, rest[len(l):], nil
+	return data[:len(first)+len(second)+2], def, rest[len(l):], nil
 }
 
 // resolveIndex is State.Resolve on the store whose checked index has the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -393,4 +394,69 @@ func BenchmarkIndexCodec(b *testing.B) {
 			encodeIndex(st, src)
 		}
 	})
+}
+
+// TestPrefetchedIndex: Lookup and AddNew take a prefetched index from
+// memory only while it names the store there now: after another process
+// changed the store they read the file again and answer as on it.
+func TestPrefetchedIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s := OpenStore(dir)
+	for _, in := range []SignIn{
+		signIn("google", "g-alice", "alice@example.com", true, true),
+		withAccount(signIn("okta", "o-bob", "", false, false), "bob"),
+	} {
+		if err := s.Update(func(st *State) error { return st.Apply(in, st.Resolve(in), t0) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Prefetch()
+	// Taken from memory: the file on disk no longer matters while the
+	// store it names is unchanged.
+	raw, err := os.ReadFile(s.indexPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeInPlace(s.indexPath(), []byte("damaged")); err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := s.Lookup("okta", "", "o-bob"); err != nil || ref.Account != "bob" {
+		t.Fatalf("Lookup from the prefetched index = %+v, %v", ref, err)
+	}
+	if _, err := s.readIndex("", "", "", true); err != nil {
+		t.Fatalf("the prefetched index was not used: %v", err)
+	}
+	if err := writeInPlace(s.indexPath(), raw); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another process adds carol: the copy names the store before.
+	other := OpenStore(dir)
+	carol := withAccount(signIn("google", "g-carol", "", false, false), "carol")
+	if _, done, err := other.AddNew(carol, t0, noWrite); !done || err != nil {
+		t.Fatalf("AddNew elsewhere: %t, %v", done, err)
+	}
+	if ref, err := s.Lookup("google", "", "g-carol"); err != nil || ref.Account != "carol" {
+		t.Fatalf("Lookup after another process's AddNew = %+v, %v", ref, err)
+	}
+	s.Prefetch()
+	other.Prefetch()
+	// And the same name again, from a stale copy: carol is taken, so the
+	// outcome is an existing account, left to the full way.
+	dave := withAccount(signIn("okta", "o-dave", "", false, false), "dave")
+	if _, done, err := other.AddNew(dave, t0, noWrite); !done || err != nil {
+		t.Fatalf("AddNew of dave: %t, %v", done, err)
+	}
+	again := withAccount(signIn("okta", "o-eve", "", false, false), "dave")
+	r, done, err := s.AddNew(again, t0, noWrite)
+	if err != nil || done || r.Outcome == Created {
+		t.Fatalf("AddNew of an account named as one another process just made: %+v, done %t, %v", r, done, err)
+	}
+	st, err := OpenStore(dir).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := st.Account("dave"); !ok || len(a.Identities) != 1 || a.Identities[0].Subject != "o-dave" {
+		t.Fatalf("dave = %+v, %t", a, ok)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -50,6 +51,9 @@ type Store struct {
 	lastMu  sync.Mutex
 	last    *State
 	lastSrc source
+
+	// early is the index Prefetch read and checked, nil when none.
+	early atomic.Pointer[indexCopy]
 }
 
 // OpenStore returns the store for dir ($AUTHCLI_STATE_DIR). Nothing is

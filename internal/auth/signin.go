@@ -98,7 +98,7 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*SignedIn, error) {
 		return nil, err
 	}
 	k := s.keeper()
-	go tokens.Warm() // while the person is at the provider
+	go k.Prepare() // while the person is at the provider
 	// The identity is looked up while the provider answers userinfo.
 	var expected *tokens.Expected
 	in.verified = func(subject string) { expected = k.Expect(pc.Name, subject) }

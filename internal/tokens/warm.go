@@ -7,6 +7,17 @@ import (
 	"github.com/authcli/authcli/internal/accounts"
 )
 
+// Prepare readies what storing a sign-in will use, while the person is at
+// the provider: Warm's codecs, and the accounts index read and checked
+// ahead when the store can (accounts.Store.Prefetch), which it uses only
+// while the index still describes the store. It writes nothing.
+func (k *Keeper) Prepare() {
+	Warm()
+	if p, ok := k.Store.(interface{ Prefetch() }); ok {
+		p.Prefetch()
+	}
+}
+
 // Warm runs, on sample values, the encoders and decoders a sign-in's store
 // runs on its real ones: the record's, the profile digest's and a new
 // account's JSON. encoding/json builds each type's codec on its first use,
