@@ -186,6 +186,35 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// nameBytes classes the bytes of an account name: 1 may start one, 2 may
+// follow (ValidateName's rules, as a table for the index's pass over
+// every account line).
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			t[c] = 1 | 2
+		case c == '.', c == '_', c == '-':
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
+// validName reports whether ValidateName accepts name, without building
+// the error.
+func validName(name string) bool {
+	if name == "" || len(name) > maxNameLen || nameBytes[name[0]]&1 == 0 {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if nameBytes[name[i]]&2 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // validateID checks a provider name or subject: non-empty, printable, and
 // for providers free of '/' so Key stays unambiguous.
 func validateID(what, v string) error {

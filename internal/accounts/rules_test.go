@@ -166,6 +166,21 @@ func TestValidateName(t *testing.T) {
 			t.Errorf("ValidateName(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
+	// validName, the index's table of the same rules, agrees on every
+	// byte in every place, and at the length bound.
+	for c := range 256 {
+		for _, name := range []string{string([]byte{byte(c)}), "a" + string([]byte{byte(c)}), string([]byte{byte(c)}) + "a", "a" + string([]byte{byte(c)}) + "b"} {
+			if got, want := validName(name), ValidateName(name) == nil; got != want {
+				t.Errorf("validName(%q) = %t, ValidateName says %t", name, got, want)
+			}
+		}
+	}
+	for _, n := range []int{0, 1, 63, 64, 65} {
+		name := strings.Repeat("x", n)
+		if got, want := validName(name), ValidateName(name) == nil; got != want {
+			t.Errorf("validName of %d bytes = %t, ValidateName says %t", n, got, want)
+		}
+	}
 }
 
 func TestApplyKnownUpdatesOnlyMetadata(t *testing.T) {
