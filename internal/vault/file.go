@@ -68,12 +68,14 @@ const (
 // the older of its record's two slots in place, with one fdatasync, and a
 // reader takes the newer slot that opens (slots.go); SetUnflushed writes
 // the same way, in the same order, leaving the flushes to the kernel.
-// Writers serialise on a file lock,
-// so concurrent processes never lose each other's updates. A new key is
-// added to the index before its record is written, and a deleted key's
-// record is removed before the index forgets it: after a crash the index
-// may list a key without a value (harmless: Get says ErrNotFound), never
-// hold a value List cannot see. A missing vault is an empty vault; a record
+// Writers serialise on a file lock, so concurrent processes never lose
+// each other's updates. A new key is added to the index before its record
+// is written, and a deleted key's record is removed before the index
+// forgets it: after a crash the index may list a key without a value
+// (harmless: Get says ErrNotFound), never hold a value List cannot see —
+// except after a crash of the machine that kept an unflushed sign-in's
+// record but not its frame (List only proves the key; Get and Delete go
+// by the record). A missing vault is an empty vault; a record
 // or index that does not decrypt is ErrDecrypt, never garbage and never an
 // empty vault.
 //
@@ -243,9 +245,9 @@ func (f *File) set(key string, value []byte, flush bool) error {
 // replace overwrites the value of a key that has a record, reading nothing
 // but that record, so that a refresh costs the same however many keys the
 // vault holds: in place, over the record's older slot, with one
-// fdatasync and, for a record a sign-in created unflushed, an fsync of
-// the directory (slots.go); unflushed, with neither. The record stands in for the index: it opens only
-// under the vault key (a wrong key still cannot write), it carries the
+// fdatasync and an fsync of the directory, for a record a sign-in created
+// unflushed (slots.go); unflushed, with neither. The record stands in for
+// the index: it opens only under the vault key (a wrong key still cannot write), it carries the
 // vault's salt, and a key with a record is listed already (keys join the
 // index before their record is written). A record of an earlier version,
 // or a value too big for the slots, is written as a new record file
