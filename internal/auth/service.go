@@ -130,12 +130,14 @@ type Refresher interface {
 // other one stored rather than spending the refresh token again: with
 // rotating refresh tokens, a second use would revoke the whole family.
 func (s *Service) Fresh(ctx context.Context, w Want) (tokens.Record, error) {
+	early := s.readNamed(w)
 	job, err := s.find(w)
 	if err != nil {
+		early.discard()
 		return tokens.Record{}, err
 	}
 	src := s.source(job.Subject == MachineSubject)
-	rec, err := src.Read(job.key())
+	rec, err := early.of(job, src)
 	if err != nil {
 		return tokens.Record{}, s.identityError(w, job, err)
 	}
@@ -168,6 +170,52 @@ func (s *Service) Fresh(ctx context.Context, w Want) (tokens.Record, error) {
 	}
 	got, err := r.Refresh(ctx, job, lock)
 	return got, s.identityError(w, job, err)
+}
+
+// earlyRead is the read of a record whose key the caller named, started
+// before the accounts store has found the identity (readNamed).
+type earlyRead struct {
+	key  string
+	done chan struct{}
+	rec  tokens.Record
+	err  error
+}
+
+// readNamed starts reading the record of the identity w names by provider
+// and subject, whose key is then known before the accounts store says the
+// identity is there: the two reads overlap (at 1,000 identities the
+// store's, of a 64 KB index, took 0.2-0.3 ms cold). nil when w does not
+// name one.
+func (s *Service) readNamed(w Want) *earlyRead {
+	if w.Provider == "" || w.Subject == "" || w.Subject == MachineSubject {
+		return nil
+	}
+	e := &earlyRead{key: Job{Provider: w.Provider, Subject: w.Subject}.key(), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.rec, e.err = s.source(false).Read(e.key)
+	}()
+	return e
+}
+
+// of is job's record: the early read when it was of job's key, else a
+// read now.
+func (e *earlyRead) of(job Job, src *tokens.Source) (tokens.Record, error) {
+	if e != nil {
+		<-e.done
+		if e.key == job.key() && !src.Mint {
+			return e.rec, e.err
+		}
+	}
+	return src.Read(job.key())
+}
+
+// discard waits for an early read nobody will use, so that nothing reads
+// the vault once Fresh has returned.
+func (e *earlyRead) discard() {
+	if e != nil {
+		<-e.done
+	}
 }
 
 func (s *Service) identityError(w Want, job Job, err error) error {
