@@ -49,17 +49,16 @@ func (c *countingKeyring) Delete(_, user string) error {
 	return nil
 }
 
-// TestFreshCachedKeyringReadsOneItem: with the keyring vault, a cached
-// token is one keyring lookup of the identity's own item, whatever else
-// the keyring and the accounts hold: not the key list ("#keys"), not other
-// identities, and no config.
-func TestFreshCachedKeyringReadsOneItem(t *testing.T) {
+// keyringFixture is a state directory whose in-memory keyring and
+// accounts store hold demo identities of the given subjects, one account
+// each (a, b, c, …), with tokens valid for an hour after now.
+func keyringFixture(t *testing.T, now time.Time, subjects ...string) (string, *countingKeyring, vault.Vault, *accounts.Store) {
+	t.Helper()
 	dir := t.TempDir()
 	backend := &countingKeyring{items: map[string]string{}}
 	v := vault.NewKeyring(vault.Service, vault.WithBackend(backend), vault.WithLockDir(dir))
 	store := accounts.OpenStore(dir)
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	for i, sub := range []string{"ada", "bob", "eve"} {
+	for i, sub := range subjects {
 		b, err := tokens.Record{AccessToken: "at-" + sub, Expiry: now.Add(time.Hour)}.Encode()
 		if err != nil {
 			t.Fatal(err)
@@ -67,11 +66,21 @@ func TestFreshCachedKeyringReadsOneItem(t *testing.T) {
 		if err := v.Set("demo/"+sub, b); err != nil {
 			t.Fatal(err)
 		}
-		in := accounts.SignIn{Provider: "demo", Profile: accounts.Profile{Subject: sub}, Account: []string{"a", "b", "c"}[i]}
+		in := accounts.SignIn{Provider: "demo", Profile: accounts.Profile{Subject: sub}, Account: string(rune('a' + i))}
 		if err := store.Update(func(st *accounts.State) error { return st.Apply(in, st.Resolve(in), now) }); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return dir, backend, v, store
+}
+
+// TestFreshCachedKeyringReadsOneItem: with the keyring vault, a cached
+// token is one keyring lookup of the identity's own item, whatever else
+// the keyring and the accounts hold: not the key list ("#keys"), not other
+// identities, and no config.
+func TestFreshCachedKeyringReadsOneItem(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	dir, backend, v, store := keyringFixture(t, now, "ada", "bob", "eve")
 	backend.reads = nil
 	svc := &Service{
 		Config: func() (*config.File, error) {
@@ -139,24 +148,8 @@ func (v *askingVault) Get(key string) ([]byte, error) {
 // an identity the store does not hold is refused, with that read done
 // before Fresh returns.
 func TestFreshNamedReadsWhileLookingUp(t *testing.T) {
-	dir := t.TempDir()
-	backend := &countingKeyring{items: map[string]string{}}
-	inner := vault.NewKeyring(vault.Service, vault.WithBackend(backend), vault.WithLockDir(dir))
-	store := accounts.OpenStore(dir)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	for i, sub := range []string{"ada", "bob"} {
-		b, err := tokens.Record{AccessToken: "at-" + sub, Expiry: now.Add(time.Hour)}.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := inner.Set("demo/"+sub, b); err != nil {
-			t.Fatal(err)
-		}
-		in := accounts.SignIn{Provider: "demo", Profile: accounts.Profile{Subject: sub}, Account: []string{"a", "b"}[i]}
-		if err := store.Update(func(st *accounts.State) error { return st.Apply(in, st.Resolve(in), now) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, _, inner, store := keyringFixture(t, now, "ada", "bob")
 	v := &askingVault{Vault: inner, asked: make(chan struct{})}
 	svc := &Service{
 		Config: func() (*config.File, error) { return &config.File{}, nil },
