@@ -198,12 +198,12 @@ func (s *Service) readNamed(w Want) *earlyRead {
 	return e
 }
 
-// of is job's record: the early read when it was of job's key, else a
-// read now.
+// of is job's record: the early read when it was of job's key (never a
+// machine identity's: readNamed reads no such key), else a read now.
 func (e *earlyRead) of(job Job, src *tokens.Source) (tokens.Record, error) {
 	if e != nil {
 		<-e.done
-		if e.key == job.key() && !src.Mint {
+		if e.key == job.key() {
 			return e.rec, e.err
 		}
 	}
