@@ -461,14 +461,14 @@ func (h *harness) timedFrom(argv, env []string) (time.Duration, time.Time, error
 	return time.Since(t), t, err
 }
 
-// straceAll counts the syscalls that make a write durable in one refresh
+// straceAll counts the syscalls that make a write durable, or name it, in one refresh
 // and one sign-in of each client, when strace is installed.
 func (h *harness) straceAll(refreshers, signers []client) error {
 	if _, err := exec.LookPath("strace"); err != nil {
 		fmt.Println("\n(strace is not installed: no syscall counts)")
 		return nil
 	}
-	calls := "fsync,fdatasync,rename,renameat,renameat2,flock"
+	calls := "fsync,fdatasync,rename,renameat,renameat2,linkat,flock"
 	fmt.Printf("\n== %s in one run (strace -f -c, all processes of the run)\n", calls)
 	for _, s := range []struct {
 		what string

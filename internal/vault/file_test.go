@@ -930,3 +930,85 @@ func TestFileEmptyRecordIsNoValue(t *testing.T) {
 		t.Fatalf("Get after a new write = %q, %v", v, err)
 	}
 }
+
+// TestFilePrepareNew: a new key's record takes the file PrepareNew made
+// ahead, flushed as the usual way flushes; a key whose record file is
+// there already (here one a crash left empty) is written the usual way,
+// the spare left unused by it. Either way the value reads back in
+// another process's File, and nothing is left behind.
+func TestFilePrepareNew(t *testing.T) {
+	wantDir := int64(1)
+	if runtime.GOOS == "windows" {
+		wantDir = 0
+	}
+	for _, tt := range []struct {
+		name        string
+		flush       bool
+		emptyRecord bool
+		want        int64 // flushes
+	}{
+		{"unflushed", false, false, 0},
+		// The frame starts the additions file: it and its directory,
+		// then the record and the directory again.
+		{"flushed", true, false, 1 + wantDir + 1 + wantDir},
+		{"record there", false, true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f := openFile(t, dir, rawKey(t, 1))
+			if err := f.Set("p/first", []byte("the index")); err != nil {
+				t.Fatal(err)
+			}
+			if tt.emptyRecord {
+				if err := os.WriteFile(f.recordPath("p/new"), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.PrepareNew()
+			if f.spare == nil && runtime.GOOS == "linux" {
+				t.Fatal("PrepareNew made no spare file")
+			}
+			set := f.SetUnflushed
+			if tt.flush {
+				set = f.Set
+			}
+			before := atomicfile.Flushes()
+			if err := set("p/new", []byte("signed in")); err != nil {
+				t.Fatal(err)
+			}
+			if got := atomicfile.Flushes() - before; got != tt.want {
+				t.Errorf("%d flushes, want %d", got, tt.want)
+			}
+			if f.spare != nil {
+				t.Error("the spare file is still waiting after a new record was written")
+			}
+			g := openFile(t, dir, rawKey(t, 1))
+			if v, err := g.Get("p/new"); err != nil || string(v) != "signed in" {
+				t.Fatalf("Get = %q, %v", v, err)
+			}
+			if got := listOf(t, g); !slices.Equal(got, []string{"p/first", "p/new"}) {
+				t.Fatalf("List = %q", got)
+			}
+			if fi, err := os.Stat(f.recordPath("p/new")); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+				t.Fatalf("record: %v, %v", fi, err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(f.recDir, "*.tmp")); len(left) != 0 {
+				t.Errorf("temp files left: %v", left)
+			}
+		})
+	}
+}
+
+// PrepareNew before there is a vault directory makes none: it writes
+// nothing.
+func TestFilePrepareNewNoVault(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, rawKey(t, 1))
+	f.PrepareNew()
+	if f.spare != nil {
+		t.Error("a spare file without a vault directory")
+	}
+	if _, err := os.Lstat(f.recDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("PrepareNew made the vault directory: %v", err)
+	}
+}
