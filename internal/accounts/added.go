@@ -98,7 +98,7 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	}
 	// The index holds every name, identity and email: Resolve answers on
 	// it as on the whole store (resolveIndex).
-	r, err = resolveIndex(def, body, in)
+	r, err = s.resolveNow(src, def, body, in)
 	if err != nil || r.Outcome != Created || def == "" {
 		return r, false, nil
 	}
@@ -125,6 +125,60 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	// are not parsed to be written again.
 	s.putIndex(func(src source) []byte { return encodeIndexWith(def, body, src, a) })
 	return r, true, nil
+}
+
+// resolvedAhead is a resolution PrepareNew worked out: the index it was
+// worked out on (its first two lines) and the sign-in's fields Resolve
+// reads.
+type resolvedAhead struct {
+	head string
+	in   resolveInputs
+	r    Resolution
+}
+
+// resolveInputs are the fields of a sign-in that Resolve decides on (see
+// Resolve, and baseName for the new account's name).
+type resolveInputs struct {
+	provider, subject, account, email string
+	emailVerified, trusted            bool
+}
+
+func inputsOf(in SignIn) resolveInputs {
+	return resolveInputs{provider: in.Provider, subject: in.Profile.Subject, account: in.Account,
+		email: in.Profile.Email, emailVerified: in.Profile.EmailVerified, trusted: in.TrustEmailVerified}
+}
+
+// PrepareNew works out ahead what AddNew will decide for in, a sign-in
+// of an identity the store does not know, on Prefetch's index: a sign-in
+// calls it with the profile its verified ID token gives, while userinfo is
+// still on its way, because resolving goes over every line of the index
+// (0.15 ms at 1,000 identities, after the provider's answers). AddNew
+// takes the result only when the index still names the store there then
+// and its sign-in has the same fields Resolve reads; it resolves anew
+// otherwise (userinfo changed the email, say). It reads and writes no
+// file.
+func (s *Store) PrepareNew(in SignIn) {
+	c := s.early.Load()
+	if c == nil {
+		return
+	}
+	r, err := resolveIndex(c.def, c.lines, in)
+	if err != nil {
+		return
+	}
+	s.ahead.Store(&resolvedAhead{head: c.head, in: inputsOf(in), r: r})
+}
+
+// resolveNow is resolveIndex on the checked index of the store whose
+// source is src: PrepareNew's result when it is of that index and of the
+// same inputs, which are all Resolve depends on.
+func (s *Store) resolveNow(src source, def, body string, in SignIn) (Resolution, error) {
+	if a := s.ahead.Load(); a != nil && a.head == indexHead(src) && a.in == inputsOf(in) {
+		r := a.r
+		r.Candidates = slices.Clone(r.Candidates)
+		return r, nil
+	}
+	return resolveIndex(def, body, in)
 }
 
 // appendAdded writes line after the whole lines of log and drops what a

@@ -192,6 +192,7 @@ func (s *Store) writeIndex(st *State) {
 // writeIndex says.
 func (s *Store) putIndex(encode func(source) []byte) {
 	s.early.Store(nil) // it names the store before this write
+	s.ahead.Store(nil)
 	src, err := s.currentSource()
 	if err == nil {
 		err = writeInPlace(s.indexPath(), encode(src))

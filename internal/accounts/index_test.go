@@ -460,3 +460,86 @@ func TestPrefetchedIndex(t *testing.T) {
 		t.Fatalf("dave = %+v, %t", a, ok)
 	}
 }
+
+// TestPrepareNew: AddNew takes the outcome PrepareNew worked out on the
+// ID token's draft of a sign-in only when the final sign-in has the same
+// fields Resolve reads and the index still names the store there now;
+// otherwise it resolves anew, and either way it decides as on the text.
+func TestPrepareNew(t *testing.T) {
+	setup := func(t *testing.T) (string, *Store) {
+		dir := filepath.Join(t.TempDir(), "state")
+		s := OpenStore(dir)
+		for _, in := range []SignIn{
+			signIn("google", "g-alice", "alice@example.com", true, true),
+			withAccount(signIn("okta", "o-bob", "bob@example.com", true, true), "bob"),
+			withAccount(signIn("okta", "o-carol", "", false, false), "carol"),
+		} {
+			if err := s.Update(func(st *State) error { return st.Apply(in, st.Resolve(in), t0) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s = OpenStore(dir)
+		s.Prefetch()
+		return dir, s
+	}
+	dave := signIn("gitlab", "l-dave", "dave@example.com", true, true)
+	for _, tt := range []struct {
+		name         string
+		draft, final SignIn
+	}{
+		{"new account from the email", dave, dave},
+		{"name taken: made unique", signIn("gitlab", "l-carol", "carol@example.org", false, false), signIn("gitlab", "l-carol", "carol@example.org", false, false)},
+		{"verified email of an account", signIn("gitlab", "l-alice", "ALICE@example.com", true, true), signIn("gitlab", "l-alice", "ALICE@example.com", true, true)},
+		{"named account that exists", withAccount(signIn("gitlab", "l-x", "", false, false), "bob"), withAccount(signIn("gitlab", "l-x", "", false, false), "bob")},
+		{"userinfo changed the email", dave, signIn("gitlab", "l-dave", "alice@example.com", true, true)},
+		{"userinfo verified the email", signIn("gitlab", "l-alice", "alice@example.com", false, true), signIn("gitlab", "l-alice", "alice@example.com", true, true)},
+		{"userinfo gave an email", signIn("gitlab", "l-carol", "", false, false), signIn("gitlab", "l-carol", "carol@example.org", false, false)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, plain := setup(t)
+			_, prepared := setup(t)
+			prepared.PrepareNew(tt.draft)
+			if prepared.ahead.Load() == nil {
+				t.Fatal("PrepareNew worked nothing out")
+			}
+			want, wantDone, wantErr := plain.AddNew(tt.final, t0, noWrite)
+			got, done, err := prepared.AddNew(tt.final, t0, noWrite)
+			if !reflect.DeepEqual(got, want) || done != wantDone || (err == nil) != (wantErr == nil) {
+				t.Fatalf("prepared: %+v, done %t, %v; from the text: %+v, done %t, %v", got, done, err, want, wantDone, wantErr)
+			}
+		})
+	}
+
+	// The outcome worked out ahead is what AddNew takes, for the same
+	// inputs only.
+	_, s := setup(t)
+	s.PrepareNew(dave)
+	planted := *s.ahead.Load()
+	planted.r.Account = "planted"
+	s.ahead.Store(&planted)
+	other := dave
+	other.Profile.Email = "dave@example.org"
+	if r, _, err := s.AddNew(other, t0, noWrite); err != nil || r.Account != "dave" {
+		t.Fatalf("AddNew with another email took the outcome worked out ahead: %+v, %v", r, err)
+	}
+	_, s = setup(t)
+	s.PrepareNew(dave)
+	planted = *s.ahead.Load()
+	planted.r.Account = "planted"
+	s.ahead.Store(&planted)
+	if r, _, err := s.AddNew(dave, t0, noWrite); err != nil || r.Account != "planted" {
+		t.Fatalf("AddNew did not take the outcome worked out ahead: %+v, %v", r, err)
+	}
+
+	// Another process makes account dave after PrepareNew: the outcome
+	// worked out names the store before, where dave was free.
+	dir, s := setup(t)
+	s.PrepareNew(dave)
+	if _, done, err := OpenStore(dir).AddNew(withAccount(signIn("okta", "o-dave", "", false, false), "dave"), t0, noWrite); !done || err != nil {
+		t.Fatalf("AddNew elsewhere: %t, %v", done, err)
+	}
+	r, done, err := s.AddNew(dave, t0, noWrite)
+	if err != nil || !done || r.Outcome != Created || r.Account != "dave-2" {
+		t.Fatalf("AddNew after another process's: %+v, done %t, %v; want account dave-2 created", r, done, err)
+	}
+}

@@ -54,6 +54,8 @@ type Store struct {
 
 	// early is the index Prefetch read and checked, nil when none.
 	early atomic.Pointer[indexCopy]
+	// ahead is the resolution PrepareNew worked out on it, nil when none.
+	ahead atomic.Pointer[resolvedAhead]
 }
 
 // OpenStore returns the store for dir ($AUTHCLI_STATE_DIR). Nothing is

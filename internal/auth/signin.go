@@ -49,7 +49,7 @@ type SignIn struct {
 
 	// verified: flow.Login.Verified, set by SignIn to look the identity
 	// up while userinfo is on its way.
-	verified func(subject string)
+	verified func(draft flow.Profile)
 }
 
 // SignedIn is a stored sign-in.
@@ -101,7 +101,9 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*SignedIn, error) {
 	go k.Prepare() // while the person is at the provider
 	// The identity is looked up while the provider answers userinfo.
 	var expected *tokens.Expected
-	in.verified = func(subject string) { expected = k.Expect(pc.Name, subject) }
+	in.verified = func(draft flow.Profile) {
+		expected = k.Expect(signInFor(pc, in.Account, &flow.Result{Profile: draft}))
+	}
 	defer func() { expected.Wait() }() // nothing reads the vault once SignIn has returned
 	res, err := s.Authorize(ctx, p, in)
 	if err != nil {

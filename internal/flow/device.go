@@ -78,9 +78,9 @@ type Device struct {
 	// the prompt is shown: `authcli demo --device` approves the code itself
 	// when nobody can open the page.
 	OnCode func(userCode, verificationURI string)
-	// Verified is told the subject once the ID token is verified
+	// Verified is told the ID token's profile once the token is verified
 	// (Login.Verified).
-	Verified func(subject string)
+	Verified func(draft Profile)
 
 	// shown, when set, receives the grant once the prompt is written; tests
 	// use it to play the person approving on another device.

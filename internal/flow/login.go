@@ -50,12 +50,14 @@ type Login struct {
 	// (nothing needs to read Stderr), tests play the browser with it. It
 	// must not block.
 	Ready func(authURL string)
-	// Verified, when set, is told the subject of the sign-in once the ID
-	// token is verified, before userinfo has answered, so that the caller
-	// can look the identity up meanwhile. The sign-in can still fail after
-	// it; it is not called for a provider without ID tokens. It must not
-	// block.
-	Verified func(subject string)
+	// Verified, when set, is told the profile the ID token gives once it
+	// is verified, before userinfo has answered, so that the caller can
+	// look the identity up meanwhile: its subject is final (userinfo must
+	// agree), its other fields are a draft that userinfo's claims may
+	// still change, and it has no Claims. The sign-in can still fail
+	// after it; it is not called for a provider without ID tokens. It
+	// must not block.
+	Verified func(draft Profile)
 
 	// windingDown, in tests, runs after a sign-in that succeeded, before
 	// the listener closes: it holds the listener open to show that

@@ -494,8 +494,11 @@ func TestLoginVerified(t *testing.T) {
 	}
 	var heard []string
 	res, err, _ := signIn(t, op, func(l *Login) {
-		l.Verified = func(subject string) {
-			heard = append(heard, subject)
+		l.Verified = func(draft Profile) {
+			if draft.Claims != nil {
+				t.Error("the draft profile shares the claims userinfo's are merged into")
+			}
+			heard = append(heard, draft.Subject)
 			if len(heard) == 1 {
 				close(announced)
 			}
@@ -511,7 +514,7 @@ func TestLoginVerified(t *testing.T) {
 	refused := oidctest.New(t)
 	refused.IDToken = oidctest.TamperSignature
 	_, err, _ = signIn(t, refused, func(l *Login) {
-		l.Verified = func(subject string) { t.Errorf("Verified(%q) for a forged ID token", subject) }
+		l.Verified = func(draft Profile) { t.Errorf("Verified(%q) for a forged ID token", draft.Subject) }
 	})
 	if !errors.Is(err, ErrIDToken) {
 		t.Errorf("forged ID token: %v, want ErrIDToken", err)

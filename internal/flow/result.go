@@ -16,14 +16,15 @@ import (
 // providers, a userinfo subject matching it, and a normalised profile.
 // nonce is empty for grants that send none (the device grant).
 //
-// verified, when not nil, is told the subject as soon as the ID token is
-// verified, while userinfo may still be on its way (Login.Verified).
+// verified, when not nil, is told the ID token's profile as soon as the
+// token is verified, while userinfo may still be on its way
+// (Login.Verified).
 //
 // keys, when not nil, gives the keys prefetched while the person signed
 // in (Endpoints.prefetchKeys): an ID token signed with one of them is
 // checked against them, one signed with any other key by the verifier
 // Resolve made, which fetches the provider's keys anew.
-func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time, p Provider, e *Endpoints, keys func() *keySet, requested []string, tok *oauth2.Token, nonce string, verified func(subject string)) (*Result, error) {
+func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time, p Provider, e *Endpoints, keys func() *keySet, requested []string, tok *oauth2.Token, nonce string, verified func(draft Profile)) (*Result, error) {
 	if err := CheckToken(tok); err != nil {
 		return nil, err
 	}
@@ -45,10 +46,12 @@ func finishSignIn(ctx context.Context, client *http.Client, now func() time.Time
 			return nil, err
 		}
 		if verified != nil {
-			// The profile's subject claim, as NormalizeProfile reads it:
-			// userinfo must agree with the ID token's sub, so it is final.
-			if sub, _ := subjectClaim(claims, p.Claims); sub != "" {
-				verified(sub)
+			// The subject as NormalizeProfile reads it is final: userinfo
+			// must agree with the ID token's sub. The claims map is merged
+			// with userinfo's next, so the draft holds none of it.
+			if draft, err := NormalizeProfile(claims, p.Claims); err == nil && draft.Subject != "" {
+				draft.Claims = nil
+				verified(draft)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/authcli/authcli/internal/accounts"
@@ -68,20 +69,42 @@ type Expected struct {
 	record            []byte // the identity's vault value; nil if unreadable
 }
 
-// Expect starts looking up provider's subject, which a sign-in is about to
-// store: a sign-in calls it once the ID token is verified, while userinfo
-// is still on its way, and hands the result to SaveExpected. It only
-// reads. Wait for it before using the vault for anything else.
-func (k *Keeper) Expect(provider, subject string) *Expected {
+// Expect starts looking up the identity a sign-in is about to store:
+// a sign-in calls it once the ID token is verified, while userinfo is
+// still on its way, with draft, the sign-in as the ID token gives it (its
+// provider and subject are final, its profile may yet change), and hands
+// the result to SaveExpected. For an identity the store does not know it
+// also readies both stores for it (prepareNew). It writes nothing anyone
+// can read. Wait for it before using the vault for anything else.
+func (k *Keeper) Expect(draft accounts.SignIn) *Expected {
+	provider, subject := draft.Provider, draft.Profile.Subject
 	e := &Expected{provider: provider, subject: subject, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
 		e.r, e.known = k.known(accounts.SignIn{Provider: provider, Profile: accounts.Profile{Subject: subject}})
 		if e.known {
 			e.record, _ = k.Vault.Get(accounts.Identity{Provider: provider, Subject: subject}.Key())
+		} else {
+			k.prepareNew(draft)
 		}
 	}()
 	return e
+}
+
+// prepareNew readies, side by side, both stores for a new identity while
+// the provider still answers, rather than after its answers: the vault
+// makes the file its record will be (vault.File.PrepareNew), the accounts
+// store works out the outcome on draft (accounts.Store.PrepareNew), which
+// its AddNew takes if the final sign-in decides the same way.
+func (k *Keeper) prepareNew(draft accounts.SignIn) {
+	var wg sync.WaitGroup
+	if p, ok := k.Vault.(interface{ PrepareNew() }); ok {
+		wg.Go(p.PrepareNew)
+	}
+	if p, ok := k.Store.(interface{ PrepareNew(accounts.SignIn) }); ok {
+		p.PrepareNew(draft)
+	}
+	wg.Wait()
 }
 
 // Wait returns once the lookup is done; a nil Expected has none.

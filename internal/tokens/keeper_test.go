@@ -318,7 +318,12 @@ func TestProfileDigest(t *testing.T) {
 // accounts index, and its reads of vault values.
 type lookupCounter struct {
 	*accounts.Store
-	lookups atomic.Int32
+	lookups, prepares atomic.Int32
+}
+
+func (c *lookupCounter) PrepareNew(draft accounts.SignIn) {
+	c.prepares.Add(1)
+	c.Store.PrepareNew(draft)
 }
 
 func (c *lookupCounter) Lookup(provider, account, subject string) (accounts.Ref, error) {
@@ -328,12 +333,19 @@ func (c *lookupCounter) Lookup(provider, account, subject string) (accounts.Ref,
 
 type getCounter struct {
 	vault.Vault
-	gets atomic.Int32
+	gets, prepares atomic.Int32
 }
 
 func (c *getCounter) Get(key string) ([]byte, error) {
 	c.gets.Add(1)
 	return c.Vault.Get(key)
+}
+
+func (c *getCounter) PrepareNew() {
+	c.prepares.Add(1)
+	if p, ok := c.Vault.(interface{ PrepareNew() }); ok {
+		p.PrepareNew()
+	}
 }
 
 // TestKeeperExpect: the lookup Expect starts is the one SaveExpected uses,
@@ -348,10 +360,13 @@ func TestKeeperExpect(t *testing.T) {
 	reads := func() (int32, int32) { return store.lookups.Load(), v.gets.Load() }
 
 	ada := signIn("google", "g1", "ada@example.com", true)
-	e := k.Expect("google", "g1")
+	e := k.Expect(ada)
 	e.Wait()
 	if l, g := reads(); l != 1 || g != 0 {
 		t.Fatalf("Expect of an unknown identity: %d lookups, %d vault reads; want 1, 0", l, g)
+	}
+	if p, q := v.prepares.Load(), store.prepares.Load(); p != 1 || q != 1 {
+		t.Fatalf("Expect of an unknown identity readied the vault %d times and the accounts store %d; want once each", p, q)
 	}
 	if r, _, err := k.SaveExpected(e, ada, rec("a1"), "", nil); err != nil || r.Outcome != accounts.Created {
 		t.Fatalf("new identity: %+v %v", r, err)
@@ -360,10 +375,13 @@ func TestKeeperExpect(t *testing.T) {
 		t.Errorf("SaveExpected of a new identity looked it up again: %d lookups, %d vault reads", l, g)
 	}
 
-	e = k.Expect("google", "g1")
+	e = k.Expect(ada)
 	e.Wait()
 	if l, g := reads(); l != 2 || g != 1 {
 		t.Fatalf("Expect of a known identity: %d lookups, %d vault reads; want 2, 1", l, g)
+	}
+	if p, q := v.prepares.Load(), store.prepares.Load(); p != 1 || q != 1 {
+		t.Errorf("Expect of a known identity readied the stores for a new one")
 	}
 	r, st, err := k.SaveExpected(e, ada, rec("a2"), "", nil)
 	if err != nil || r.Outcome != accounts.Known || r.Account != "ada" || st != nil {
@@ -375,7 +393,7 @@ func TestKeeperExpect(t *testing.T) {
 
 	// Another identity's lookup: ada's sign-in is looked up anew, and
 	// still known.
-	e = k.Expect("google", "someone-else")
+	e = k.Expect(signIn("google", "someone-else", "", false))
 	e.Wait()
 	if r, _, err := k.SaveExpected(e, ada, rec("a3"), "", nil); err != nil || r.Outcome != accounts.Known || r.Account != "ada" {
 		t.Fatalf("with another identity's lookup: %+v %v", r, err)
