@@ -11,8 +11,8 @@ import (
 // names. Creating a file is the dear part of such a write (an inode
 // allocated and journalled: 0.1 to 0.9 ms on the machines measured,
 // where giving a file its name took 40 us), so a caller that knows a new
-// file is coming, and has time to wait in (a sign-in, while the person is
-// at the provider), makes the Spare then. A Spare never named leaves
+// file is coming, and has time to wait in (a sign-in, while userinfo is
+// on its way), makes the Spare then. A Spare never named leaves
 // nothing behind: its file goes when it is closed, or with the process.
 type Spare struct {
 	f   *os.File
@@ -44,7 +44,7 @@ func NewSpare(dir string) (*Spare, error) {
 // once it holds all of data, as after a rename. With flush it is durable
 // when Place returns (the file's fsync before the name is written, the
 // directory's after), like Write. The spare is used up either way.
-func (s *Spare) Place(path string, data []byte, flush bool) (err error) {
+func (s *Spare) Place(path string, data []byte, flush bool) error {
 	if s == nil || s.f == nil {
 		return ErrSpareUsed
 	}
