@@ -64,10 +64,11 @@ func Edit(data []byte, u User) ([]byte, setup.Change, error) {
 		out := []byte("apiVersion: v1\nkind: Config\nusers:\n" + u.render(0))
 		return out, setup.Added, nil
 	}
-	// YAML ends a line at a lone carriage return too; the line-based edit
-	// below would then count lines differently from the parser.
-	if bytes.Contains(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) {
-		return nil, setup.Unchanged, fmt.Errorf("%w: it holds a carriage return outside a CRLF line end; add the user with kubectl config set-credentials instead", setup.ErrUnsupported)
+	// The YAML library ends a line at a lone carriage return, NEL (U+0085),
+	// LS (U+2028) and PS (U+2029) too; the line-based edit below would then
+	// count lines differently from the parser.
+	if otherLineBreak(data) {
+		return nil, setup.Unchanged, fmt.Errorf("%w: it holds a line break other than LF or CRLF (a lone carriage return, U+0085, U+2028 or U+2029); add the user with kubectl config set-credentials instead", setup.ErrUnsupported)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -124,6 +125,13 @@ func Edit(data []byte, u User) ([]byte, setup.Change, error) {
 		}
 	}
 	return []byte(out), change, nil
+}
+
+// otherLineBreak reports whether data holds a line break the YAML library
+// knows but a split at "\n" does not.
+func otherLineBreak(data []byte) bool {
+	return bytes.Contains(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) ||
+		bytes.ContainsRune(data, '\u0085') || bytes.ContainsRune(data, '\u2028') || bytes.ContainsRune(data, '\u2029')
 }
 
 // editUsers replaces the item named u.Name in a block sequence, or adds u

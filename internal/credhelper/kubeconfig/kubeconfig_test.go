@@ -86,6 +86,9 @@ func TestKubeconfigRefuses(t *testing.T) {
 		"not yaml":               "users: [\n",
 		"users a map":            "users:\n  a: b\n",
 		"a lone carriage return": "\r?",
+		"NEL":                    "# \u0085\nusers: []\n",
+		"line separator":         "# \u2028\nusers: []\n",
+		"paragraph separator":    "\u2029?",
 	} {
 		_, _, err := Edit([]byte(in), kubeUser)
 		if !errors.Is(err, setup.ErrUnsupported) && !errors.Is(err, setup.ErrInvalid) {
