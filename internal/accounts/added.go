@@ -92,10 +92,11 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 	if err != nil {
 		return Resolution{}, false, nil
 	}
-	def, body, err := s.indexBodyNow(src)
+	c, err := s.indexNow(src)
 	if err != nil {
 		return Resolution{}, false, nil
 	}
+	def, body := c.def, c.lines
 	// The index holds every name, identity and email: Resolve answers on
 	// it as on the whole store (resolveIndex).
 	r, err = s.resolveNow(src, def, body, in)
@@ -122,8 +123,8 @@ func (s *Store) AddNew(in SignIn, now time.Time, beforeWrite func() error) (r Re
 		return r, false, fmt.Errorf("write account %s to %s: %w", a.Name, s.addedPath(), err)
 	}
 	// The index of before with a's lines appended: the other accounts
-	// are not parsed to be written again.
-	s.putIndex(func(src source) []byte { return encodeIndexWith(def, body, src, a) })
+	// are neither parsed nor written again.
+	s.putIndexWith(c, a)
 	return r, true, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/authcli/authcli/internal/statedir"
 )
 
 // IndexName is the lookup index beside accounts.json: which identities each
@@ -22,7 +24,7 @@ const (
 	// indexTempPattern names the temp files earlier versions wrote the
 	// index through; Update removes any such leftover.
 	indexTempPattern = "." + IndexName + ".*.tmp"
-	indexMagic       = "authcli accounts index 4"
+	indexMagic       = "authcli accounts index 5"
 )
 
 // Ref names an identity without its profile: what `authcli token` needs to
@@ -111,10 +113,15 @@ func (s *Store) readIndex(provider, account, subject string, all bool) (*State, 
 	return decodeIndex(data, src, provider, account, subject, all)
 }
 
-// indexCopy is a checked index in memory: its first two lines, its default
-// account and its account lines (indexBody's).
+// indexCopy is a checked index in memory: its head (indexHead: the
+// format's line and the source's), its default account and its account
+// lines (indexBody's), and what writing it again with accounts added
+// needs (indexCopy.with): the CRC of its bytes before the source line,
+// and its length.
 type indexCopy struct {
 	head, def, lines string
+	crc              uint32
+	size             int
 }
 
 // Prefetch reads and checks the index ahead of a Lookup or AddNew that is
@@ -129,22 +136,22 @@ func (s *Store) Prefetch() {
 	if err != nil {
 		return
 	}
-	if head, def, lines, err := checkIndex(raw); err == nil {
-		s.early.Store(&indexCopy{head: head, def: def, lines: lines})
+	if c, err := checkIndex(raw); err == nil {
+		s.early.Store(c)
 	}
 }
 
-// indexBodyNow is indexBody of the index there now, for the store whose
-// source is src: from Prefetch's copy when it names src, else read.
-func (s *Store) indexBodyNow(src source) (def, lines string, err error) {
+// indexNow is the checked index there now of the store whose source is
+// src (indexBody's): Prefetch's copy when it names src, else read.
+func (s *Store) indexNow(src source) (*indexCopy, error) {
 	if c := s.early.Load(); c != nil && c.head == indexHead(src) {
-		return c.def, c.lines, nil
+		return c, nil
 	}
 	raw, err := os.ReadFile(s.indexPath())
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	return indexBody(raw, src)
+	return checkedIndexOf(raw, src)
 }
 
 // source identifies one accounts.json file: a rename gives a new inode, and
@@ -202,23 +209,85 @@ func (s *Store) putIndex(encode func(source) []byte) {
 	}
 }
 
+// putIndexWith writes, as writeIndex does, the index c (the one there
+// now) with a's lines added, for the source there now: its bytes up to
+// the source line stay as they are, and only the rest is written, over
+// the old source and end lines. At 1,000 identities writing the whole
+// 64 KB again was the one step of a new account's sign-in that grew with
+// the store. Should the file not be c's length, it is written whole: the
+// end line's checksum only matches a file whose first bytes are c's, so
+// a file changed behind c would read as stale, never as another index.
+func (s *Store) putIndexWith(c *indexCopy, a Account) {
+	s.early.Store(nil)
+	s.ahead.Store(nil)
+	src, err := s.currentSource()
+	if err == nil {
+		at, tail := c.with(src, a)
+		err = writeOver(s.indexPath(), int64(c.size), int64(at), tail)
+		if errors.Is(err, errResized) {
+			err = writeInPlace(s.indexPath(), encodeIndexWith(c.def, c.lines, src, a))
+		}
+	}
+	if err != nil {
+		_ = os.Remove(s.indexPath())
+	}
+}
+
+var errResized = errors.New("not the length expected")
+
+// writeOver writes data at offset at of path, a file of size bytes,
+// and cuts off what lies beyond it; a file of another size, or none, is
+// errResized with nothing written.
+func writeOver(path string, size, at int64, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|statedir.NoFollow, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return errResized
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		return errResized
+	}
+	if _, err := f.WriteAt(data, at); err != nil {
+		return err
+	}
+	if end := at + int64(len(data)); end < size {
+		return f.Truncate(end)
+	}
+	return nil
+}
+
+// with is where c's source line begins and what goes there for the index
+// of c with a's lines added for source src: a's lines, the source line
+// and the end line, whose checksum continues c's.
+func (c *indexCopy) with(src source, a Account) (at int, tail []byte) {
+	at = len(indexMagic) + len("\ndefault ") + len(c.def) + len(c.lines)
+	tail = appendAccountLines(make([]byte, 0, 256), a)
+	tail = append(tail, sourceLine(src)...)
+	tail = append(tail, '\n')
+	return at, fmt.Appendf(tail, "end %08x\n", crc32.Update(c.crc, crc32.IEEETable, tail))
+}
+
 // The index is text, one item a line; no field can hold a tab or newline
 // (account names are ASCII words, providers and subjects have no control
 // characters):
 //
-//	authcli accounts index 4
-//	source SIZE MTIME_NS INODE ADDED ADDED_MTIME_NS
-//	                                  of the accounts.json it describes, and
-//	                                  the size and time of the added file
-//	                                  (0 and 0: none)
+//	authcli accounts index 5
 //	default NAME                      NAME may be empty
 //	account NAME                      then its identities:
 //	identity PROVIDER<TAB>SUBJECT[<TAB>EMAIL]
 //	…
+//	source SIZE MTIME_NS INODE ADDED ADDED_MTIME_NS
+//	                                  of the accounts.json it describes, and
+//	                                  the size and time of the added file
+//	                                  (0 and 0: none)
 //	end CRC                           CRC-32 (IEEE) of every byte before this line
 //
 // EMAIL (for AddNew's linking rules) is escaped by escapeField, and absent
-// when the identity has none.
+// when the identity has none. The source comes last so that AddNew adds
+// an account by writing over the last two lines only (putIndexWith).
 //
 // The IEEE polynomial, not Castagnoli: the checksum only catches a torn or
 // hand-edited index, and on amd64 the first Castagnoli checksum costs 1.2
@@ -235,10 +304,11 @@ func encodeIndex(st *State, src source) []byte {
 		}
 	}
 	b := make([]byte, 0, size)
-	b = fmt.Appendf(b, "%s\n%s\ndefault %s\n", indexMagic, sourceLine(src), st.Default)
+	b = fmt.Appendf(b, "%s\ndefault %s\n", indexMagic, st.Default)
 	for _, a := range st.Accounts {
 		b = appendAccountLines(b, a)
 	}
+	b = fmt.Appendf(b, "%s\n", sourceLine(src))
 	return fmt.Appendf(b, "end %08x\n", checksum(b))
 }
 
@@ -267,11 +337,12 @@ func appendAccountLines(b []byte, a Account) []byte {
 // parsed.
 func encodeIndexWith(def, body string, src source, added ...Account) []byte {
 	b := make([]byte, 0, 128+len(body)+256*len(added))
-	b = fmt.Appendf(b, "%s\n%s\ndefault %s", indexMagic, sourceLine(src), def)
+	b = fmt.Appendf(b, "%s\ndefault %s", indexMagic, def)
 	b = append(b, body...)
 	for _, a := range added {
 		b = appendAccountLines(b, a)
 	}
+	b = fmt.Appendf(b, "%s\n", sourceLine(src))
 	return fmt.Appendf(b, "end %08x\n", checksum(b))
 }
 
@@ -347,43 +418,59 @@ func decodeLines(def, lines, provider, account, subject string, all bool) (*Stat
 // included, preceded by its newline (the one ending the default line
 // comes first). Strings alias one copy of raw.
 func indexBody(raw []byte, want source) (def, lines string, err error) {
-	head, def, lines, err := checkIndex(raw)
-	if err == nil && head != indexHead(want) {
-		err = fmt.Errorf("%w: not an index of this accounts.json", errStaleIndex)
+	c, err := checkedIndexOf(raw, want)
+	if err != nil {
+		return "", "", err
 	}
-	return def, lines, err
+	return c.def, c.lines, nil
 }
 
-// indexHead is the first two lines of the index of the store whose
-// source is src.
+// checkedIndexOf is checkIndex for the index of the store whose source
+// is want.
+func checkedIndexOf(raw []byte, want source) (*indexCopy, error) {
+	c, err := checkIndex(raw)
+	if err == nil && c.head != indexHead(want) {
+		err = fmt.Errorf("%w: not an index of this accounts.json", errStaleIndex)
+	}
+	return c, err
+}
+
+// indexHead is the format's line and the source line of the index of the
+// store whose source is src, each with its newline.
 func indexHead(src source) string { return indexMagic + "\n" + sourceLine(src) + "\n" }
 
-// checkIndex checks an index's checksum and returns its first two lines
-// (the format's and the source's), its default account and its account
-// lines, as indexBody, whatever store it names.
-func checkIndex(raw []byte) (head, def, lines string, err error) {
-	stale := func(why string) (string, string, string, error) {
-		return "", "", "", fmt.Errorf("%w: %s", errStaleIndex, why)
+// checkIndex checks an index's checksum and returns it, whatever store
+// it names: its head (indexHead), its default account and its account
+// lines, as indexBody.
+func checkIndex(raw []byte) (*indexCopy, error) {
+	stale := func(why string) (*indexCopy, error) {
+		return nil, fmt.Errorf("%w: %s", errStaleIndex, why)
 	}
 	end := bytes.LastIndex(raw, []byte("\nend "))
 	if end < 0 || !bytes.HasSuffix(raw, []byte("\n")) {
 		return stale("no end line")
 	}
-	if string(raw[end+1:len(raw)-1]) != fmt.Sprintf("end %08x", checksum(raw[:end+1])) {
+	// The source line is the one before the end line; the checksum is
+	// taken up to it first, then on over it, so that c.with can go on
+	// from there.
+	at := bytes.LastIndexByte(raw[:end], '\n') + 1
+	crc := checksum(raw[:at])
+	if string(raw[end+1:len(raw)-1]) != fmt.Sprintf("end %08x", crc32.Update(crc, crc32.IEEETable, raw[at:end+1])) {
 		return stale("checksum")
 	}
 	data := string(raw[:end+1]) // the one copy
 	first, rest, ok := strings.Cut(data, "\n")
-	second, rest, ok2 := strings.Cut(rest, "\n")
-	if !ok || !ok2 || first != indexMagic || !strings.HasPrefix(second, "source ") {
+	srcLine := data[at:end]
+	if !ok || first != indexMagic || !strings.HasPrefix(srcLine, "source ") {
 		return stale("not an index of this format")
 	}
 	l, _, _ := strings.Cut(rest, "\n")
-	def, ok = strings.CutPrefix(l, "default ")
+	def, ok := strings.CutPrefix(l, "default ")
 	if !ok {
 		return stale("no default line")
 	}
-	return data[:len(first)+len(second)+2], def, rest[len(l):], nil
+	return &indexCopy{head: first + "\n" + srcLine + "\n", def: def,
+		lines: data[len(first)+1+len(l) : at], crc: crc, size: len(raw)}, nil
 }
 
 // resolveIndex is State.Resolve on the store whose checked index has the

@@ -226,7 +226,17 @@ func FuzzDecodeIndex(f *testing.F) {
 			}
 		}
 		added := Account{Name: "zz-new", Identities: []Identity{{Provider: "n", Subject: "1", Email: "n@example.com"}}}
-		after, err := decodeIndex(encodeIndexWith(def, body, src, added), src, "", "", "", true)
+		whole := encodeIndexWith(def, body, src, added)
+		// AddNew writes only what follows the account lines: with the
+		// bytes before them, it must make the index written whole.
+		c, err := checkIndex([]byte(data))
+		if err != nil {
+			t.Fatalf("the whole index decodes, checkIndex refuses it: %v", err)
+		}
+		if at, tail := c.with(src, added); data[:at]+string(tail) != string(whole) {
+			t.Fatalf("written over from byte %d:\n%q\nwritten whole:\n%q", at, data[:at]+string(tail), whole)
+		}
+		after, err := decodeIndex(whole, src, "", "", "", true)
 		want := st.Clone()
 		want.Accounts = append(want.Accounts, added)
 		if err == nil && st.index(added.Name) < 0 && !reflect.DeepEqual(after.Accounts, want.Accounts) {
