@@ -480,12 +480,16 @@ func checkIndex(raw []byte) (*indexCopy, error) {
 // match: in's own (provider, subject), and those with its email when
 // that may suggest a link. Like selectIndex it checks, strictly, every
 // line it uses: every account line, and the identity lines it keeps; it
-// costs a pass over the text, not a parse of every identity.
+// costs a pass over the text, not a parse of every identity. When the
+// email cannot suggest a link, resolveBySearch answers without the pass.
 func resolveIndex(def, body string, in SignIn) (Resolution, error) {
 	stale := func(why string) (Resolution, error) {
 		return Resolution{}, fmt.Errorf("%w: %s", errStaleIndex, why)
 	}
 	byEmail := in.Profile.EmailVerified && in.TrustEmailVerified && in.Profile.Email != ""
+	if !byEmail {
+		return resolveBySearch(def, body, in)
+	}
 	own := in.Provider + "\t" + in.Profile.Subject
 	// Capacity from the size, not a count: a count is another pass over
 	// the text, a sixth of the time. An account's two lines come to 48
@@ -535,6 +539,60 @@ func resolveIndex(def, body string, in SignIn) (Resolution, error) {
 		return stale("accounts do not add up")
 	}
 	return st.Resolve(in), nil
+}
+
+// resolveBySearch is resolveIndex for a sign-in whose email cannot
+// suggest a link (unverified, untrusted, or none): Resolve then reads only
+// the identity's own line and the account names it asks about, which
+// strings.Index finds in microseconds, as in selectIndex, where the pass
+// over every line took 0.07 to 0.11 ms at 1,000 identities, on the two
+// cores the provider shares while it answers userinfo. Like selectIndex
+// it checks every line it uses.
+func resolveBySearch(def, body string, in SignIn) (Resolution, error) {
+	stale := func(why string) (Resolution, error) {
+		return Resolution{}, fmt.Errorf("%w: %s", errStaleIndex, why)
+	}
+	// A name with a newline could match across lines: only a valid name
+	// is ever an account's.
+	taken := func(name string) bool {
+		return validName(name) && strings.Contains(body, "\naccount "+name+"\n")
+	}
+	if (def == "") != (body == "\n") || def != "" && !taken(def) {
+		return stale("accounts do not add up")
+	}
+	own := "\nidentity " + in.Provider + "\t" + in.Profile.Subject
+	for from := 0; ; {
+		i := strings.Index(body[from:], own)
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(own)
+		if from < len(body) && body[from] != '\n' && body[from] != '\t' {
+			continue // a longer subject that begins the same
+		}
+		l, _, _ := strings.Cut(body[i+1:], "\n")
+		if _, ok := identityFields(strings.TrimPrefix(l, "identity ")); !ok {
+			return stale("bad identity line")
+		}
+		h := strings.LastIndex(body[:i+1], "\naccount ")
+		if h < 0 {
+			return stale("an identity outside any account")
+		}
+		name, _, _ := strings.Cut(body[h+len("\naccount "):], "\n")
+		if !validName(name) {
+			return stale("bad account line")
+		}
+		return Resolution{Outcome: Known, Account: name}, nil
+	}
+	if in.Account != "" && taken(in.Account) {
+		return Resolution{Outcome: NeedsLink, Account: in.Account}, nil
+	}
+	name := in.Account
+	if name == "" {
+		name = uniqueName(baseName(in.Provider, in.Profile), taken)
+	}
+	return Resolution{Outcome: Created, Account: name}, nil
 }
 
 // selectIndex builds, from the account lines of a checked index (each

@@ -444,13 +444,19 @@ func (st *State) accountsWithEmail(email string) []string {
 // uniqueName returns base, or base-2, base-3, … whichever is free. The loop
 // ends because at most len(Accounts) names are taken.
 func (st *State) uniqueName(base string) string {
-	if st.index(base) < 0 {
+	return uniqueName(base, func(name string) bool { return st.index(name) >= 0 })
+}
+
+// uniqueName is State.uniqueName with the names taken as taken says; it
+// ends when taken holds finitely many names.
+func uniqueName(base string, taken func(string) bool) string {
+	if !taken(base) {
 		return base
 	}
 	for n := 2; ; n++ {
 		suffix := fmt.Sprintf("-%d", n)
 		name := strings.TrimRight(truncate(base, maxNameLen-len(suffix)), "-._") + suffix
-		if st.index(name) < 0 {
+		if !taken(name) {
 			return name
 		}
 	}
