@@ -483,68 +483,37 @@ func FuzzDecodeAdded(f *testing.F) {
 
 // BenchmarkAddNew is a first sign-in that creates an account, with 1 and
 // 1,000 identities already stored: the accounts store's part of it (the
-// tokens are the vault's, BenchmarkFileSetNew).
+// tokens are the vault's, BenchmarkFileSetNew). "prepared" runs it as a
+// sign-in does, after Prefetch (while the person is at the provider) and
+// PrepareNew (while userinfo answers): what is left after the provider's
+// answers. Every 50 sign-ins an Update folds the added lines, as the full
+// way would before maxAdded, outside the timing.
 func BenchmarkAddNew(b *testing.B) {
 	for _, n := range []int{1, 1000} {
-		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
-			s := storeOf(b, n, nil)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				in := signIn("demo", fmt.Sprintf("new-%06d", i), fmt.Sprintf("new%d@example.com", i), true, false)
-				in.Account = fmt.Sprintf("new-%06d", i)
-				_, done, err := s.AddNew(in, t0, func() error { return nil })
-				if err != nil {
-					b.Fatal(err)
-				}
-				if done {
-					continue
-				}
-				if i%maxAdded != 1 {
-					b.Fatalf("sign-in %d went the full way", i)
-				}
-				// maxAdded lines wait: fold them as the full way's Update
-				// would, outside the timing, and add this one again.
-				b.StopTimer()
-				if err := s.Update(func(*State) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				if _, done, err := s.AddNew(in, t0, func() error { return nil }); err != nil || !done {
-					b.Fatalf("sign-in %d after the fold: done %v, %v", i, done, err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkAddNewPrepared is AddNew as a sign-in runs it, after Prefetch
-// (while the person is at the provider) and PrepareNew (while userinfo
-// answers): what is left after the provider's answers. Every 50 sign-ins
-// an Update folds the added lines, outside the timing.
-func BenchmarkAddNewPrepared(b *testing.B) {
-	for _, n := range []int{1, 1000} {
-		b.Run(fmt.Sprintf("identities=%d", n), func(b *testing.B) {
-			s := storeOf(b, n, nil)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				i++
-				in := signIn("demo", fmt.Sprintf("new-%06d", i), fmt.Sprintf("new%d@example.com", i), true, false)
-				b.StopTimer()
-				if i%50 == 0 {
-					if err := s.Update(func(*State) error { return nil }); err != nil {
-						b.Fatal(err)
+		for _, prepared := range []bool{false, true} {
+			b.Run(fmt.Sprintf("identities=%d/prepared=%t", n, prepared), func(b *testing.B) {
+				s := storeOf(b, n, nil)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					i++
+					in := signIn("demo", fmt.Sprintf("new-%06d", i), fmt.Sprintf("new%d@example.com", i), true, false)
+					b.StopTimer()
+					if i%50 == 0 {
+						if err := s.Update(func(*State) error { return nil }); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if prepared {
+						s.Prefetch()
+						s.PrepareNew(in)
+					}
+					b.StartTimer()
+					if _, done, err := s.AddNew(in, t0, func() error { return nil }); err != nil || !done {
+						b.Fatalf("sign-in %d: done %v, %v", i, done, err)
 					}
 				}
-				s.Prefetch()
-				s.PrepareNew(in)
-				b.StartTimer()
-				if _, done, err := s.AddNew(in, t0, func() error { return nil }); err != nil || !done {
-					b.Fatalf("sign-in %d: done %v, %v", i, done, err)
-				}
-			}
-		})
+			})
+		}
 	}
 }
